@@ -1,0 +1,76 @@
+"""Every Redis key the hotline uses, declared here and nowhere else.
+
+All keys of one hotline share the hash tag ``{<tag>}`` so that a multi-key Lua script touches one Redis Cluster
+slot. Build them with :class:`Keys`; never format a key string elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+JOURNAL_GROUP = "sql-writer"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key templates of one hotline (``tag`` becomes the cluster hash tag)."""
+
+    tag: str
+
+    @property
+    def prefix(self) -> str:
+        return f"cc:{{{self.tag}}}:"
+
+    # -- the event journal ---------------------------------------------------
+    @property
+    def journal(self) -> str:
+        """Stream of call events, appended by the ACD scripts, drained into SQL by the worker."""
+        return self.prefix + "journal"
+
+    @property
+    def journal_dead(self) -> str:
+        """Stream of journal entries that could not be parsed (kept for a human, never dropped)."""
+        return self.prefix + "journal:dead"
+
+    # -- ACD live state (owned by queueing/) -----------------------------------
+    def queue_waiting(self, queue: str) -> str:
+        """Sorted set of waiting call ids, scored by (priority, first-entered time)."""
+        return f"{self.prefix}q:{queue}:waiting"
+
+    def queue_operators(self, queue: str) -> str:
+        """Set of operator ids who are members of a queue."""
+        return f"{self.prefix}q:{queue}:ops"
+
+    def queue_stats(self, queue: str) -> str:
+        """Hash of today's counters and recent throughput of a queue."""
+        return f"{self.prefix}q:{queue}:stats"
+
+    def queue_config(self, queue: str) -> str:
+        """Hash of the queue's routing configuration, loaded from the hotline file."""
+        return f"{self.prefix}q:{queue}:cfg"
+
+    def operator(self, operator: str) -> str:
+        """Hash of one operator's live state."""
+        return f"{self.prefix}op:{operator}"
+
+    def operator_skills(self, operator: str) -> str:
+        """Hash skill -> level of one operator."""
+        return f"{self.prefix}op:{operator}:skills"
+
+    def call(self, call_id: str) -> str:
+        """Hash of one live call (queue, priority, first-entered time, state, operator...)."""
+        return f"{self.prefix}call:{call_id}"
+
+    @property
+    def operators(self) -> str:
+        """Set of every known operator id."""
+        return self.prefix + "ops"
+
+    @property
+    def queues(self) -> str:
+        """Set of every configured queue name."""
+        return self.prefix + "queues"
+
+    def rq_queue_name(self, name: str = "default") -> str:
+        """Name of an RQ queue of this hotline (RQ builds its own keys from it)."""
+        return f"cc-{self.tag}-{name}"
