@@ -1,0 +1,1 @@
+"""CLI command modules: each lists its click commands in a module-level ``COMMANDS``."""

@@ -1,0 +1,112 @@
+"""serve, worker, db upgrade, config check."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+import click
+
+from callcenter.bootstrap import Container, build_container
+from callcenter.cli import settings_or_exit
+from callcenter.config import Settings
+from callcenter.hotline import load_hotline
+from callcenter.operators import OperatorService
+from callcenter.storage import db
+from callcenter.yamlsrc import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+def prepare(container: Container) -> None:
+    """Bring the schema up to date and create the hotline file's operators and queues."""
+    db.upgrade(container.engine)
+    OperatorService(container.sessions).seed_from_hotline(container.hotline)
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on (CALLCENTER_HOST).")
+@click.option("--port", default=None, type=int, help="Port to listen on (CALLCENTER_PORT).")
+@click.option("--workers", default=1, show_default=True, help="Web worker processes (real Redis only).")
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the webhooks, API and pages (embedded mode: also the job worker and journal consumer)."""
+    from callcenter.web.server import run_server
+
+    settings = settings_or_exit()
+    if settings.embedded_redis and workers != 1:
+        raise click.UsageError("the in-process Redis emulation needs --workers 1 (set CALLCENTER_REDIS_URL)")
+    run_server(settings, host or settings.host, port or settings.port, workers)
+
+
+@click.command()
+@click.option("--burst", is_flag=True, help="Drain the journal and the job queue once, then exit.")
+def worker(burst: bool) -> None:
+    """Run an RQ worker (forking) plus the journal consumer that writes call events to SQL."""
+    from queueing.jobs import forking_worker
+
+    settings = settings_or_exit()
+    if settings.embedded_redis:
+        raise click.UsageError("`callcenter worker` needs CALLCENTER_REDIS_URL; `serve` runs jobs in-process")
+    container = build_container(settings)
+    prepare(container)
+    if burst:
+        written = container.journal_writer.drain_all()
+        forking_worker(container.jobs.queue).work(burst=True)
+        click.echo(f"journal: {written} events written")
+        return
+    stop = threading.Event()
+    consumer = threading.Thread(target=container.journal_writer.run, args=(stop.is_set,), daemon=True)
+    consumer.start()
+    try:
+        forking_worker(container.jobs.queue).work(with_scheduler=True)
+    finally:
+        stop.set()
+        consumer.join(timeout=10)
+
+
+@click.group(name="db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command()
+def upgrade() -> None:
+    """Apply Alembic migrations up to the latest schema."""
+    settings = settings_or_exit()
+    engine = db.make_engine(settings.database_url)
+    db.upgrade(engine)
+    click.echo(f"database schema is up to date ({_safe_url(settings)})")
+
+
+@click.group(name="config")
+def config_group() -> None:
+    """Hotline file tools."""
+
+
+@config_group.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+def check(path: str) -> None:
+    """Validate a hotline file; print every problem with its line."""
+    try:
+        hotline = load_hotline(path)
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(f"{path}: OK ({len(hotline.queues)} queues, {len(hotline.operators)} operators)")
+
+
+def _safe_url(settings: Settings) -> str:
+    url = settings.database_url
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def install_sigterm(stop: threading.Event) -> None:
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+
+COMMANDS = [serve, worker, db_group, config_group]

@@ -1,0 +1,157 @@
+"""Operator accounts: created from the hotline file on first start, managed from the CLI and the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from callcenter.hotline import Hotline, OperatorSeed
+from callcenter.storage.models import Operator, QueueRecord
+
+logger = logging.getLogger(__name__)
+
+ROLES = ("operator", "lead", "admin")
+MIN_PASSWORD_LENGTH = 8
+
+
+class OperatorExistsError(Exception):
+    """An operator with this username already exists."""
+
+
+class NoSuchOperatorError(LookupError):
+    """No operator with this username."""
+
+
+class WeakPasswordError(ValueError):
+    """The password is too short to protect an account that can read callers' data."""
+
+
+@dataclass(frozen=True)
+class OperatorView:
+    username: str
+    name: str
+    role: str
+    team: str
+    queues: tuple[str, ...]
+    skills: dict[str, int]
+    softphone: str
+    active: bool
+
+
+def hash_password(password: str) -> str:
+    """scrypt via Werkzeug (memory-hard KDF, salted)."""
+    return generate_password_hash(password, method="scrypt")
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    return bool(password_hash) and check_password_hash(password_hash or "", password)
+
+
+class OperatorService:
+    def __init__(self, sessions: sessionmaker[Session], clock=lambda: dt.datetime.now(dt.UTC)):
+        self._sessions = sessions
+        self._clock = clock
+
+    def add(self, seed: OperatorSeed, password: str | None) -> OperatorView:
+        """Create an operator; usernames are unique and passwords at least 8 characters."""
+        if password is not None:
+            _check_password(password)
+        with self._sessions.begin() as session:
+            if _find(session, seed.username) is not None:
+                raise OperatorExistsError(seed.username)
+            operator = _new_operator(seed, password, self._clock())
+            session.add(operator)
+            return _view(operator)
+
+    def list(self) -> list[OperatorView]:
+        with self._sessions() as session:
+            return [_view(o) for o in session.scalars(select(Operator).order_by(Operator.username))]
+
+    def get(self, username: str) -> OperatorView:
+        with self._sessions() as session:
+            return _view(_require(session, username))
+
+    def set_password(self, username: str, password: str) -> None:
+        """Replace an operator's password (hashed; the old one stops working at once)."""
+        _check_password(password)
+        with self._sessions.begin() as session:
+            _require(session, username).password_hash = hash_password(password)
+
+    def authenticate(self, username: str, password: str) -> OperatorView | None:
+        with self._sessions() as session:
+            operator = _find(session, username)
+            if (
+                operator is None
+                or not operator.active
+                or not verify_password(operator.password_hash, password)
+            ):
+                return None
+            return _view(operator)
+
+    def seed_from_hotline(self, hotline: Hotline) -> int:
+        """Create the hotline file's operators that do not exist yet and record its queues; returns created."""
+        created = 0
+        now = self._clock()
+        with self._sessions.begin() as session:
+            for seed in hotline.operators:
+                if _find(session, seed.username) is None:
+                    session.add(_new_operator(seed, seed.password, now))
+                    created += 1
+            for name, queue in hotline.queues.items():
+                record = session.get(QueueRecord, name) or QueueRecord(name=name)
+                record.title = dict(queue.title)
+                record.config = queue.model_dump(mode="json")
+                record.updated_at = now
+                session.add(record)
+        logger.info("seeded %d operators and %d queues from the hotline file", created, len(hotline.queues))
+        return created
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise WeakPasswordError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def _find(session: Session, username: str) -> Operator | None:
+    return session.scalars(select(Operator).where(Operator.username == username)).first()
+
+
+def _require(session: Session, username: str) -> Operator:
+    operator = _find(session, username)
+    if operator is None:
+        raise NoSuchOperatorError(username)
+    return operator
+
+
+def _new_operator(seed: OperatorSeed, password: str | None, now: dt.datetime) -> Operator:
+    return Operator(
+        username=seed.username,
+        name=seed.name,
+        role=seed.role,
+        team=seed.team,
+        password_hash=hash_password(password) if password else None,
+        softphone=seed.softphone or f"client:{seed.username}",
+        languages=list(seed.languages),
+        skills=dict(seed.skills),
+        queues=list(seed.queues),
+        active=True,
+        created_at=now,
+    )
+
+
+def _view(operator: Operator) -> OperatorView:
+    return OperatorView(
+        username=operator.username,
+        name=operator.name,
+        role=operator.role,
+        team=operator.team,
+        queues=tuple(operator.queues or ()),
+        skills=dict(operator.skills or {}),
+        softphone=operator.softphone,
+        active=operator.active,
+    )

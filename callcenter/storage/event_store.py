@@ -1,0 +1,132 @@
+"""SQL side of the journal: idempotent event inserts and call summaries derived from the stored events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine, Insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from callcenter.domain.call_summary import CallSummary, summarize
+from callcenter.domain.events import CallEvent, EventType
+from callcenter.storage.models import Call, CallEventRecord
+
+
+def utc(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, dt.UTC)
+
+
+def epoch(value: dt.datetime) -> float:
+    """Epoch seconds of a stored time (SQLite returns naive datetimes; they are UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.timestamp()
+
+
+def upsert(engine: Engine, model: Any) -> Insert:
+    """INSERT ... ON CONFLICT for the engine's dialect (SQLite and PostgreSQL are both first-class)."""
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)
+
+
+class SqlEventStore:
+    """Writes journal batches: new events inserted once, summaries of touched calls re-derived."""
+
+    def __init__(self, sessions: sessionmaker[Session]):
+        self._sessions = sessions
+        engine = sessions.kw["bind"]
+        self._insert_events = (
+            upsert(engine, CallEventRecord)
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(CallEventRecord.event_id)
+        )
+        self._engine = engine
+
+    def store(self, events: Sequence[CallEvent], session: Session) -> list[CallEvent]:
+        """Insert events not stored yet and re-derive their calls' summaries; returns the new events."""
+        if not events:
+            return []
+        rows = [_event_row(e) for e in events]
+        new_ids = set(session.scalars(self._insert_events, rows).all())
+        new_events = [e for e in events if e.id in new_ids]
+        call_ids = sorted({e.call_id for e in new_events if e.call_id})
+        if call_ids:
+            self._resummarize(session, call_ids)
+        return new_events
+
+    def _resummarize(self, session: Session, call_ids: list[str]) -> None:
+        by_call: dict[str, list[CallEvent]] = defaultdict(list)
+        query = select(CallEventRecord).where(CallEventRecord.call_id.in_(call_ids))
+        for record in session.scalars(query):
+            by_call[record.call_id].append(_event_of(record))
+        now = dt.datetime.now(dt.UTC)
+        rows = [_call_row(summarize(cid, evs), now) for cid, evs in by_call.items()]
+        stmt = upsert(self._engine, Call)
+        update_cols = {c: stmt.excluded[c] for c in rows[0] if c != "id"}
+        session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=update_cols), rows)
+
+
+def _event_row(event: CallEvent) -> dict[str, Any]:
+    return {
+        "event_id": event.id,
+        "type": event.type.value,
+        "ts": utc(event.ts),
+        "call_id": event.call_id,
+        "channel": event.channel,
+        "queue": event.queue,
+        "operator": event.operator,
+        "data": dict(event.data),
+    }
+
+
+def _event_of(record: CallEventRecord) -> CallEvent:
+    return CallEvent(
+        id=record.event_id,
+        type=EventType(record.type),
+        ts=epoch(record.ts),
+        call_id=record.call_id,
+        channel=record.channel,
+        queue=record.queue,
+        operator=record.operator,
+        data=record.data or {},
+    )
+
+
+def _call_row(summary: CallSummary, now: dt.datetime) -> dict[str, Any]:
+    def when(ts: float | None) -> dt.datetime | None:
+        return utc(ts) if ts is not None else None
+
+    return {
+        "id": summary.call_id,
+        "channel": summary.channel,
+        "caller": summary.caller,
+        "caller_name": summary.caller_name,
+        "called": summary.called,
+        "language": summary.language,
+        "topic": summary.topic,
+        "ivr_path": list(summary.ivr_path),
+        "queue": summary.queue,
+        "final_queue": summary.final_queue,
+        "operator": summary.operator,
+        "outcome": summary.outcome,
+        "started_at": when(summary.started_at),
+        "enqueued_at": when(summary.enqueued_at),
+        "answered_at": when(summary.answered_at),
+        "ended_at": when(summary.ended_at),
+        "wait_seconds": summary.wait_seconds,
+        "talk_seconds": summary.talk_seconds,
+        "hold_seconds": summary.hold_seconds,
+        "wrapup_seconds": summary.wrapup_seconds,
+        "missed_offers": summary.missed_offers,
+        "transferred": summary.transferred,
+        "escalated": summary.escalated,
+        "callback_requested": summary.callback_requested,
+        "recording_url": summary.recording_url,
+        "survey_score": summary.survey_score,
+        "event_count": summary.event_count,
+        "updated_at": now,
+    }

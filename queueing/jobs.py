@@ -1,0 +1,55 @@
+"""RQ adapter of the job port, and the worker flavour that can run in a thread of `callcenter serve`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from typing import Any
+
+import redis
+from rq import Queue, Retry, SimpleWorker, Worker
+
+from queueing.keys import Keys
+
+logger = logging.getLogger(__name__)
+
+
+class RqJobQueue:
+    """Jobs go to the hotline's RQ queue; each is retried on failure (a crashed worker loses nothing)."""
+
+    def __init__(self, raw_client: redis.Redis, keys: Keys, name: str = "default"):
+        self.queue = Queue(keys.rq_queue_name(name), connection=raw_client)
+
+    def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> str:
+        queued = self.queue.enqueue(job, *args, job_id=job_id, retry=Retry(max=3, interval=[5, 30, 120]))
+        return str(queued.id)
+
+    def enqueue_at(self, when: dt.datetime, job: str, *args: Any, job_id: str | None = None) -> str:
+        queued = self.queue.enqueue_at(
+            when, job, *args, job_id=job_id, retry=Retry(max=3, interval=[5, 30, 120])
+        )
+        return str(queued.id)
+
+
+class ThreadWorker(SimpleWorker):
+    """An RQ worker that runs jobs in its own thread (embedded mode): no signal handlers, no fork."""
+
+    def _install_signal_handlers(self) -> None:
+        pass
+
+
+def run_thread_worker(queue: Queue, stop: threading.Event, poll_seconds: float = 0.2) -> None:
+    """Work the queue in bursts until ``stop`` is set (embedded mode has no blocking pop to interrupt)."""
+    worker = ThreadWorker([queue], connection=queue.connection)
+    while not stop.is_set():
+        try:
+            worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
+        except Exception:
+            logger.exception("embedded job worker failed; continuing")
+        stop.wait(poll_seconds)
+
+
+def forking_worker(queue: Queue) -> Worker:
+    """The production worker: a work horse process per job, so a crash kills only that job."""
+    return Worker([queue], connection=queue.connection)
