@@ -49,6 +49,24 @@ class Keys:
         """Hash of the queue's routing configuration, loaded from the hotline file."""
         return f"{self.prefix}q:{queue}:cfg"
 
+    def queue_available(self, queue: str) -> str:
+        """Sorted set of the queue's available operators, scored by the queue strategy's key (lowest first)."""
+        return f"{self.prefix}q:{queue}:avail"
+
+    def queue_staffed(self, queue: str) -> str:
+        """Set of the queue's logged-in operators (any state but offline)."""
+        return f"{self.prefix}q:{queue}:staffed"
+
+    @property
+    def acd_timers(self) -> str:
+        """Sorted set of ACD deadlines (ring timeout, wrap-up end, max wait), scored by due time."""
+        return self.prefix + "acd:timers"
+
+    @property
+    def acd_meta(self) -> str:
+        """Hash of ACD-wide counters (the round-robin sequence)."""
+        return self.prefix + "acd:meta"
+
     def operator(self, operator: str) -> str:
         """Hash of one operator's live state."""
         return f"{self.prefix}op:{operator}"
