@@ -91,19 +91,21 @@ class JournalWriter:
     def _parse(self, entries: list[tuple[str, dict[str, str]]], result: DrainResult):
         events: list[CallEvent] = []
         entry_ids: list[str] = []
+        seen: set[str] = set()
         for entry_id, fields in entries:
             try:
-                events.append(CallEvent.from_fields(fields))
+                event = CallEvent.from_fields(fields)
                 entry_ids.append(entry_id)
+                if event.id not in seen:  # the same event twice in one batch (a replay) counts once
+                    seen.add(event.id)
+                    events.append(event)
             except MalformedEventError as exc:
                 logger.error("journal entry %s is malformed, moved to dead letters: %s", entry_id, exc)
                 self._source.dead_letter(entry_id, fields, str(exc))
                 result.malformed += 1
         return events, entry_ids
 
-    def run(
-        self, should_stop: Callable[[], bool], idle_block_ms: int = 500, max_backoff: float = 10.0
-    ) -> None:
+    def run(self, should_stop: Callable[[], bool], idle_block_ms: int = 500, max_backoff: float = 10.0) -> None:
         """Drain until told to stop, backing off while the database is unreachable."""
         backoff = 0.5
         while not should_stop():
@@ -112,9 +114,7 @@ class JournalWriter:
                 backoff = 0.5
                 continue
             except (OperationalError, DBAPIError) as exc:
-                logger.warning(
-                    "journal: database unavailable (%s); retry in %.1fs", type(exc).__name__, backoff
-                )
+                logger.warning("journal: database unavailable (%s); retry in %.1fs", type(exc).__name__, backoff)
             except Exception:  # Redis down or a bug: keep the consumer alive, the entries stay pending
                 logger.exception("journal: drain failed; retry in %.1fs", backoff)
             _sleep_unless(should_stop, backoff)
