@@ -247,20 +247,28 @@ class _ErlangA:
         peak = self.log_h(self.mode())
         theta = self.theta
 
-        def moment(g: Callable[[float, float], float]) -> float:
-            return self._integrate(g, peak)
+        def moment(g: Callable[[float, float], float], start: float = 0.0, end: float = math.inf) -> float:
+            return self._integrate(g, peak, start, end)
+
+        def served(t: float, w: float) -> float:
+            return w * math.exp(-theta * t)
 
         total = moment(lambda t, w: w)
         return _Integrals(
-            served=moment(lambda t, w: w * math.exp(-theta * t)) / total,
-            served_within=moment(lambda t, w: w * math.exp(-theta * t) if t <= threshold else 0.0) / total,
-            served_wait=moment(lambda t, w: w * t * math.exp(-theta * t)) / total,
-            long_abandon=moment(lambda t, w: _late_abandon(w, t, short_abandon, theta)) / total,
+            served=moment(served) / total,
+            served_within=moment(served, end=threshold) / total,
+            served_wait=moment(lambda t, w: t * served(t, w)) / total,
+            long_abandon=moment(lambda t, w: _late_abandon(w, t, short_abandon, theta), start=short_abandon) / total,
         )
 
-    def _integrate(self, g: Callable[[float, float], float], peak: float) -> float:
-        """Integral over t >= 0 of g(t, h(t) / e^peak), Gauss-Legendre between the cut-offs."""
+    def _integrate(
+        self, g: Callable[[float, float], float], peak: float, start: float = 0.0, end: float = math.inf
+    ) -> float:
+        """Integral over [start, end] of g(t, h(t) / e^peak), Gauss-Legendre between the cut-offs."""
         low, high = self._support(peak)
+        low, high = max(low, start), min(high, end)
+        if high <= low:
+            return 0.0
         width = (high - low) / _PANELS
         total = 0.0
         for panel in range(_PANELS):
@@ -284,8 +292,7 @@ class _ErlangA:
 
 
 def _late_abandon(weight: float, t: float, short_abandon: float, theta: float) -> float:
-    if t <= short_abandon:
-        return 0.0
+    """Weight of ``short_abandon <= tau < t`` for tau ~ Exp(theta)."""
     return weight * math.exp(-theta * short_abandon) * -math.expm1(-theta * (t - short_abandon))
 
 

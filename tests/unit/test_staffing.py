@@ -32,7 +32,7 @@ def exact_erlang_c(agents: int, load: Fraction) -> Fraction:
     return top / (sum(terms, Fraction(0)) + top)
 
 
-def state_sum_erlang_a(rate: float, aht: float, agents: int, patience: float, threshold: float) -> dict:
+def state_sum_erlang_a(rate: float, aht: float, agents: int, patience: float, threshold: float) -> dict[str, float]:
     """Erlang A by summing the birth-death chain state by state (k callers queued ahead on arrival).
 
     Given k ahead, exp(-theta V) ~ Beta(N mu/theta, k+1): the waiting time before service is a sum of
