@@ -85,11 +85,7 @@ class OperatorService:
     def authenticate(self, username: str, password: str) -> OperatorView | None:
         with self._sessions() as session:
             operator = _find(session, username)
-            if (
-                operator is None
-                or not operator.active
-                or not verify_password(operator.password_hash, password)
-            ):
+            if operator is None or not operator.active or not verify_password(operator.password_hash, password):
                 return None
             return _view(operator)
 

@@ -26,9 +26,7 @@ class RqJobQueue:
         return str(queued.id)
 
     def enqueue_at(self, when: dt.datetime, job: str, *args: Any, job_id: str | None = None) -> str:
-        queued = self.queue.enqueue_at(
-            when, job, *args, job_id=job_id, retry=Retry(max=3, interval=[5, 30, 120])
-        )
+        queued = self.queue.enqueue_at(when, job, *args, job_id=job_id, retry=Retry(max=3, interval=[5, 30, 120]))
         return str(queued.id)
 
 

@@ -25,9 +25,7 @@ def operators_group() -> None:
 @operators_group.command(name="add")
 @click.argument("username")
 @click.option("--name", required=True, help="Full name shown to leads.")
-@click.option(
-    "--role", type=click.Choice(["operator", "lead", "admin"]), default="operator", show_default=True
-)
+@click.option("--role", type=click.Choice(["operator", "lead", "admin"]), default="operator", show_default=True)
 @click.option("--team", default="first-level", show_default=True)
 @click.option("--queue", "queues", multiple=True, help="Queue the operator serves (repeatable).")
 @click.option("--skill", "skills", multiple=True, help="skill=level, e.g. internet=3 (repeatable).")

@@ -12,8 +12,17 @@ def event(type_: EventType, call_id: str, ts: float, **kwargs: Any) -> CallEvent
     return CallEvent(id=uuid.uuid4().hex, type=type_, ts=ts, call_id=call_id, **kwargs)
 
 
-def answered_call(call_id: str, t0: float, *, wait: float = 12, talk: float = 60, wrap: float = 15,
-                  queue: str = "general", operator: str = "anna", channel: str = "twilio") -> list[CallEvent]:
+def answered_call(
+    call_id: str,
+    t0: float,
+    *,
+    wait: float = 12,
+    talk: float = 60,
+    wrap: float = 15,
+    queue: str = "general",
+    operator: str = "anna",
+    channel: str = "twilio",
+) -> list[CallEvent]:
     """The events of a call that waited, was answered, talked and wrapped up."""
     E = EventType
     answered = t0 + 5 + wait

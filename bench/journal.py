@@ -1,0 +1,97 @@
+"""Journal drain rate: events/s from the Redis stream into PostgreSQL and SQLite, against a bare executemany.
+
+Baseline (same run, same database, same rows): one ``executemany`` INSERT of the event rows into a scratch copy
+of the call_events table, with no Redis, no parsing, no summaries. The ratio says what the journal's safety
+(reading the stream, idempotent insert, call summaries, ack) costs. Target: >= 10,000 events/s into PostgreSQL,
+ratio >= 0.3.
+
+    python -m bench.journal [--events 50000] [--batch 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+
+from sqlalchemy import text
+
+from bench.common import REDIS_URL, fresh_tag, pg_database, sqlite_database
+from callcenter.bootstrap import build_container
+from callcenter.config import Settings
+from callcenter.storage.event_store import _event_row
+from callcenter.storage.models import CallEventRecord
+from queueing.connection import connect
+from tests.support.events import answered_call
+
+T0 = 1_800_000_000.0
+
+
+def make_events(n_events: int):
+    per_call = len(answered_call("x", T0))
+    return [e for i in range(n_events // per_call) for e in answered_call(f"bench-{i}", T0 + i)]
+
+
+def journal_rate(url: str, redis_url: str | None, events, batch: int) -> float:
+    clients = connect(redis_url)
+    settings = replace(
+        Settings(), database_url=url, redis_url=redis_url, hotline_tag=fresh_tag(), journal_batch_size=batch
+    )
+    container = build_container(settings, redis_clients=clients)
+    try:
+        for start in range(0, len(events), 5000):
+            container.journal.append_many(events[start : start + 5000])
+        started = time.perf_counter()
+        written = container.journal_writer.drain_all()
+        elapsed = time.perf_counter() - started
+        assert written == len(events), (written, len(events))
+        return written / elapsed
+    finally:
+        clients.live.delete(container.keys.journal)
+        container.engine.dispose()
+        clients.close()
+
+
+def executemany_rate(url: str, events) -> float:
+    from callcenter.storage.db import make_engine
+
+    engine = make_engine(url)
+    rows = [_event_row(e) for e in events]
+    table = CallEventRecord.__table__
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE bench_events AS SELECT * FROM call_events WHERE 1 = 0"))
+    scratch = table.to_metadata(table.metadata.__class__(), name="bench_events")
+    try:
+        started = time.perf_counter()
+        with engine.begin() as connection:
+            for start in range(0, len(rows), 2000):
+                connection.execute(scratch.insert(), [{k: v for k, v in r.items()} for r in rows[start : start + 2000]])
+        return len(rows) / (time.perf_counter() - started)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE bench_events"))
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--batch", type=int, default=2000)
+    args = parser.parse_args()
+    events = make_events(args.events)
+    print(f"journal drain benchmark: {len(events)} events, batch {args.batch}")
+    for name, database, redis_url in (
+        ("postgresql+redis", pg_database, REDIS_URL),
+        ("sqlite+embedded", sqlite_database, None),
+    ):
+        with database() as url:
+            baseline = executemany_rate(url, events)
+            measured = journal_rate(url, redis_url, events, args.batch)
+        print(
+            f"  {name:<18} journal {measured:>9,.0f} events/s   bare executemany {baseline:>9,.0f} rows/s"
+            f"   ratio {measured / baseline:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
