@@ -52,12 +52,17 @@ class Gather:
 
 @dataclass(frozen=True)
 class Enqueue:
-    """Put the caller into our ACD queue; ``callback_key`` pressed while waiting requests a callback."""
+    """Put the caller into our ACD queue; ``callback_key`` pressed while waiting requests a callback.
+
+    ``language`` is the caller's (announcements, operator choice, whisper, survey); ``topic`` what for.
+    """
 
     queue: str
     priority: int = 0
     skills: Mapping[str, int] = field(default_factory=dict)
     callback_key: str | None = None
+    language: str = ""
+    topic: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,8 @@ class RequestCallback:
     queue: str
     priority: int = 0
     skills: Mapping[str, int] = field(default_factory=dict)
+    language: str = ""
+    topic: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,8 @@ class Transfer:
     number: str | None = None
     priority: int = 0
     skills: Mapping[str, int] = field(default_factory=dict)
+    language: str = ""
+    topic: str | None = None
 
 
 @dataclass(frozen=True)
