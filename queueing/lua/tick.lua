@@ -1,0 +1,28 @@
+-- tick(limit): housekeeping of due deadlines: ring timeout -> RONA, wrap-up expiry, max wait -> timeout.
+local out = {}
+local due = redis.call('ZRANGEBYSCORE', K_acd_timers, '-inf', NOW_S, 'LIMIT', 0, num(ARGV[5], 1000))
+for _, member in ipairs(due) do
+  redis.call('ZREM', K_acd_timers, member)
+  local kind, a, b = string.match(member, '^(%a)|([^|]*)|?(.*)$')
+  if kind == 'r' then
+    local c = live_call(a)
+    if c and c.st == 'ringing' and contains(split(c.ops), b) then
+      no_answer(c, b)
+      out[#out + 1] = { 'ring_timeout', a, b, c.q, '' }
+    end
+  elseif kind == 'u' then
+    local o = hash(k_operator(a))
+    if o.st == 'wrap_up' then
+      o.id = a
+      wrap_done(o, 'available', '')
+      out[#out + 1] = { 'wrap_up_expired', o.call or '', a, o.lq or '', '' }
+    end
+  elseif kind == 'w' then
+    local c = live_call(a)
+    if c and c.st == 'waiting' and c.cb == '' then
+      local from = c.q
+      out[#out + 1] = { 'max_wait', a, '', from, timeout(c) }
+    end
+  end
+end
+return out
