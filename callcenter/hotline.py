@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from callcenter.yamlsrc import ConfigError, YamlSource, load_yaml
+from ivr.flow import validate_hotline_flow
 
 Strategy = Literal["longest_idle", "round_robin", "fewest_calls", "least_talk_time", "ring_all", "random"]
 EmptyAction = Literal["wait", "overflow", "voicemail", "callback"]
@@ -215,11 +216,5 @@ def _dotted_path_in(message: str) -> list[str | int] | None:
 
 
 def _validate_ivr(hotline: Hotline, source: YamlSource) -> None:
-    """Hand the ``ivr`` section to the IVR flow validator when it is installed."""
-    try:
-        from ivr import flow
-    except ImportError:
-        return
-    validate = getattr(flow, "validate_hotline_flow", None)
-    if validate is not None:
-        validate(hotline, source)
+    """Hand the ``ivr`` section to the IVR flow validator (errors name file, line and problem)."""
+    validate_hotline_flow(hotline, source)
