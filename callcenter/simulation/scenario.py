@@ -96,7 +96,7 @@ class Scenario(_Model):
 
     def operator_seeds(self) -> tuple[OperatorSeed, ...]:
         """Operators ``sim001``, ``sim002``... in group order."""
-        seeds = []
+        seeds: list[OperatorSeed] = []
         for group in self.operators:
             for _ in range(group.count):
                 name = f"{OPERATOR_PREFIX}{len(seeds) + 1:03d}"

@@ -74,7 +74,7 @@ class MemoryAcd:
 
     def expire(self, now: float) -> None:
         for call_id, (queue, entered) in list(self._waiting.items()):
-            if now - entered >= self.hotline.queues[queue].max_wait_seconds:
+            if entered + self.hotline.queues[queue].max_wait_seconds <= now:
                 del self._waiting[call_id]
                 self._emit(EventType.EXIT_TIMEOUT, now, call_id)
 

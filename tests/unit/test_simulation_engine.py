@@ -1,0 +1,75 @@
+"""The simulation engine on the in-memory ACD: its behaviour, and the KPI path from journal events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from callcenter.simulation.engine import Simulation
+from callcenter.simulation.measure import call_summaries, measure, to_json
+from callcenter.simulation.scenario import Breaks, OperatorGroup, QueueScenario, Scenario, single_queue
+from tests.support.batch_means import abandonment, asa, batch_estimate
+from tests.support.memory_acd import MemoryAcd
+
+
+def run(scenario: Scenario) -> tuple[MemoryAcd, dict[str, Any]]:
+    acd = MemoryAcd(scenario.hotline())
+    result = measure(scenario, Simulation(scenario, acd).run(), acd.events())
+    return acd, to_json(result)
+
+
+def test_the_same_seed_gives_the_same_run_and_another_seed_another() -> None:
+    first = run(single_queue(3, 60, 120, 300, seed=5, patience_seconds=60))[1]
+    again = run(single_queue(3, 60, 120, 300, seed=5, patience_seconds=60))[1]
+    other = run(single_queue(3, 60, 120, 300, seed=6, patience_seconds=60))[1]
+    assert first["asa_seconds"] == again["asa_seconds"] != other["asa_seconds"]
+
+
+def test_every_call_ends_answered_or_abandoned_and_the_counts_add_up() -> None:
+    acd, document = run(single_queue(4, 100, 150, 500, seed=2, patience_seconds=40))
+    outcomes = {summary.outcome for summary in call_summaries(acd.events())}
+    assert outcomes == {"answered", "abandoned"}
+    assert document["offered"] == 500 == document["answered"] + document["abandoned"]
+    assert document["simulation"]["stranded_calls"] == 0
+
+
+def test_infinitely_patient_callers_are_all_answered() -> None:
+    document = run(single_queue(2, 50, 120, 400, seed=3))[1]
+    assert (document["answered"], document["abandoned"]) == (400, 0)
+    assert document["prediction"]["model"] == "erlang_c"
+
+
+def test_warmup_calls_are_left_out_of_the_kpis() -> None:
+    document = run(single_queue(2, 50, 120, 400, seed=3, warmup_calls=100))[1]
+    assert document["offered"] == 300
+
+
+def test_time_on_break_is_not_staffed_time_so_occupancy_counts_only_the_rest() -> None:
+    queue = QueueScenario(arrival_rate_per_hour=30, aht_seconds=60)
+    group = OperatorGroup(count=2, queues=("q",), breaks=Breaks(every_seconds=600, duration_seconds=600))
+    scenario = Scenario(seed=4, calls=400, queues={"q": queue}, operators=(group,))
+    acd, document = run(scenario)
+    # 0.5 Erlang of work over 2 operators who are on break half of the time (a little more: a break
+    # that falls due during a call starts after it)
+    assert document["occupancy"] == pytest.approx(0.5 / (2 * 0.5), rel=0.15)
+    assert document["answered"] == 400
+
+
+def test_calls_past_the_max_wait_leave_the_queue() -> None:
+    queue = QueueScenario(arrival_rate_per_hour=200, aht_seconds=60, max_wait_seconds=30)
+    scenario = Scenario(seed=4, calls=300, queues={"q": queue}, operators=(OperatorGroup(count=1, queues=("q",)),))
+    acd, document = run(scenario)
+    outcomes = {summary.outcome for summary in call_summaries(acd.events())}
+    assert "timeout" in outcomes
+    assert document["max_wait_seconds"] <= 30 + 1e-9
+
+
+def test_engine_reproduces_erlang_a_abandonment_on_the_reference_acd() -> None:
+    scenario = single_queue(8, 170, 180, 6000, seed=11, patience_seconds=90, warmup_calls=500)
+    acd = MemoryAcd(scenario.hotline())
+    result = measure(scenario, Simulation(scenario, acd).run(), acd.events())
+    calls = [c for c in call_summaries(acd.events()) if (c.enqueued_at or 0) >= result.run.warmup_until]
+    assert result.prediction is not None
+    assert batch_estimate(calls, abandonment).agrees_with(result.prediction.p_abandon)
+    assert batch_estimate(calls, asa).agrees_with(result.prediction.asa)
