@@ -88,7 +88,9 @@ class JournalWriter:
             if result.read == 0:
                 return written
 
-    def _parse(self, entries: list[tuple[str, dict[str, str]]], result: DrainResult):
+    def _parse(
+        self, entries: list[tuple[str, dict[str, str]]], result: DrainResult
+    ) -> tuple[list[CallEvent], list[str]]:
         events: list[CallEvent] = []
         entry_ids: list[str] = []
         seen: set[str] = set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -53,7 +54,9 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 class OperatorService:
-    def __init__(self, sessions: sessionmaker[Session], clock=lambda: dt.datetime.now(dt.UTC)):
+    def __init__(
+        self, sessions: sessionmaker[Session], clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    ):
         self._sessions = sessions
         self._clock = clock
 

@@ -62,7 +62,7 @@ class RedisJournal:
         )
         if not reply:
             return []
-        _stream, entries = reply[0]  # type: ignore[index]
+        entries: list[Entry] = reply[0][1]  # type: ignore[index,assignment]
         # A pending entry deleted meanwhile comes back with no fields: it was already written and acked.
         return [(entry_id, fields) for entry_id, fields in entries if fields]
 
@@ -70,7 +70,7 @@ class RedisJournal:
         reply = self._redis.xautoclaim(
             self._keys.journal, JOURNAL_GROUP, self.consumer, self._claim_idle_ms, "0-0", count=count
         )
-        entries = reply[1]  # type: ignore[index]
+        entries: list[Entry] = reply[1]
         if entries:
             logger.info("journal consumer %s claimed %d stale entries", self.consumer, len(entries))
         return [(entry_id, fields) for entry_id, fields in entries if fields]
@@ -87,11 +87,12 @@ class RedisJournal:
     def dead_letter(self, entry_id: str, fields: dict[str, str], reason: str) -> None:
         """Keep an unreadable entry for a human, then ack it so it cannot block the journal."""
         pipe = self._redis.pipeline(transaction=True)
-        pipe.xadd(self._keys.journal_dead, {**fields, "_entry": entry_id, "_reason": reason[:500]})
+        dead: dict[str, str] = {**fields, "_entry": entry_id, "_reason": reason[:500]}
+        pipe.xadd(self._keys.journal_dead, dead)  # type: ignore[arg-type]
         pipe.xack(self._keys.journal, JOURNAL_GROUP, entry_id)
         pipe.xdel(self._keys.journal, entry_id)
         pipe.execute()
 
     def backlog(self) -> int:
         """Entries not yet written to SQL (the stream only holds unacked entries)."""
-        return int(self._redis.xlen(self._keys.journal))  # type: ignore[arg-type]
+        return int(self._redis.xlen(self._keys.journal))

@@ -43,14 +43,16 @@ def add(
 ) -> None:
     """Create an operator account."""
     try:
-        seed = OperatorSeed(
-            username=username,
-            name=name,
-            role=role,
-            team=team,
-            queues=queues,
-            skills=_parse_skills(skills),
-            softphone=softphone,
+        seed = OperatorSeed.model_validate(
+            dict(
+                username=username,
+                name=name,
+                role=role,
+                team=team,
+                queues=queues,
+                skills=_parse_skills(skills),
+                softphone=softphone,
+            )
         )
         view = _service().add(seed, password)
     except (OperatorExistsError, WeakPasswordError, ValueError) as exc:

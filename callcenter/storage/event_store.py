@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Insert, select
+from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,10 +27,14 @@ def epoch(value: dt.datetime) -> float:
     return value.timestamp()
 
 
-def upsert(engine: Engine, model: Any) -> Insert:
-    """INSERT ... ON CONFLICT for the engine's dialect (SQLite and PostgreSQL are both first-class)."""
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(model)
+def upsert(engine: Engine, model: Any) -> Any:
+    """INSERT ... ON CONFLICT for the engine's dialect (SQLite and PostgreSQL are both first-class).
+
+    Typed ``Any``: both dialects' Insert classes offer on_conflict_do_nothing/do_update and ``excluded``.
+    """
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
 
 
 class SqlEventStore:
