@@ -62,8 +62,9 @@ def _without_exit(flow: Flow, paths: Mapping[str, tuple[str | int, ...]]) -> lis
     stuck = [n for n in flow.nodes if n in seen and n not in leaving]
     if not stuck:
         return []
-    return [Problem(paths[stuck[0]], f"loop with no exit: from {', '.join(stuck)} a call can never reach "
-                                     f"{EXITS}")]  # fmt: skip
+    names = ", ".join(stuck)
+    message = f"loop with no exit: {names} lead only to each other; a call there never reaches {EXITS}"
+    return [Problem(paths[stuck[0]], message)]
 
 
 def _automatic_loops(flow: Flow, paths: Mapping[str, tuple[str | int, ...]]) -> list[Problem]:
