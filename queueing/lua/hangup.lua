@@ -10,6 +10,6 @@ local o = operator(c.op)
 local talk = NOW - num(hget(k_call(c.id), 'ct'), NOW)
 local kind = by == 'operator' and 'COMPLETED_BY_OPERATOR' or 'COMPLETED_BY_CALLER'
 journal(kind, c, c.q, o.id, { talk = talk, wait = num(hget(k_call(c.id), 'ct'), NOW) - c.fe })
-finish_conversation(o, c.q, talk)
+finish_conversation(o, c, c.q, talk)
 end_call(c)
 return kind

@@ -76,7 +76,8 @@ end
 local function better(a, b)
   if not b then return true end
   if a.conf.priority ~= b.conf.priority then return a.conf.priority > b.conf.priority end
-  return a.score < b.score
+  if a.score ~= b.score then return a.score < b.score end
+  return a.conf.name < b.conf.name
 end
 
 local function candidates(only)

@@ -80,20 +80,22 @@ local function record_handle(q, seconds)
   redis.call('HSET', key, 'aht', f6(aht))
 end
 
--- Close the wrap-up of an operator (done or expired) and move them to `to`.
-local function wrap_done(o, to, reason)
+-- Close the wrap-up of an operator (done, expired, or left by a state change) and move them to `to`.
+-- An expired wrap-up counts its configured length, however late the housekeeping tick came.
+local function wrap_done(o, to, reason, limit)
   local call_id = o.call or ''
   local wrap = NOW - num(o.wu, NOW)
+  if limit and wrap > limit then wrap = limit end
   record_handle(o.lq, num(o.ht, 0) + wrap)
   local ch = call_id ~= '' and hget(k_call(call_id), 'ch') or ''
-  journal('WRAPUP_DONE', { id = call_id, ch = ch }, o.lq, o.id, { wrap = wrap })
+  journal('WRAPUP_DONE', { id = call_id, ch = ch }, o.lq, o.id, { seconds = wrap })
   redis.call('ZREM', K_acd_timers, 'u|' .. o.id)
   redis.call('HSET', k_operator(o.id), 'call', '')
   move(o, to, reason, to == 'available')
 end
 
 -- After a conversation: wrap-up for the queue's wrap-up time, or straight back to available.
-local function finish_conversation(o, q, talk)
+local function finish_conversation(o, c, q, talk)
   add_today(o, 0, talk)
   local wrap = cfg(q).wrap
   if wrap > 0 then
@@ -102,6 +104,7 @@ local function finish_conversation(o, q, talk)
     redis.call('ZADD', K_acd_timers, f6(NOW + wrap), 'u|' .. o.id)
   else
     record_handle(q, talk)
+    journal('WRAPUP_DONE', c, q, o.id, { seconds = 0 })
     move(o, 'available', '', true)
   end
 end

@@ -14,7 +14,7 @@ for _, member in ipairs(due) do
     local o = hash(k_operator(a))
     if o.st == 'wrap_up' then
       o.id = a
-      wrap_done(o, 'available', '')
+      wrap_done(o, 'available', '', (o.lq and o.lq ~= '') and cfg(o.lq).wrap or nil)
       out[#out + 1] = { 'wrap_up_expired', o.call or '', a, o.lq or '', '' }
     end
   elseif kind == 'w' then

@@ -7,7 +7,7 @@ if c.st == 'connected' then
   local o = operator(c.op)
   local talk = NOW - num(hget(k_call(c.id), 'ct'), NOW)
   journal(kind, c, from, o.id, { to = to, talk = talk })
-  finish_conversation(o, from, talk)
+  finish_conversation(o, c, from, talk)
 else
   if c.st == 'ringing' then
     for _, id in ipairs(split(c.ops)) do release(id, c.id, 'transferred') end
