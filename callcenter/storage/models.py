@@ -65,6 +65,8 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime | None]  # 0002
+    last_used_at: Mapped[dt.datetime | None]  # 0002
 
 
 class QueueRecord(Base):
@@ -178,6 +180,20 @@ class Ticket(Base):
     updated_at: Mapped[dt.datetime]
     resolved_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
+    # 0002: what the calls of the ticket brought (TicketProjection), and the repeat-contact link.
+    operators: Mapped[list[Any]] = mapped_column(default=list)
+    ivr_path: Mapped[list[Any]] = mapped_column(default=list)
+    last_call_id: Mapped[str] = mapped_column(String(64), default="")
+    contact_count: Mapped[int] = mapped_column(Integer, default=0)
+    reopened_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_contact_at: Mapped[dt.datetime | None]
+    escalated_at: Mapped[dt.datetime | None]
+    wait_seconds: Mapped[float | None] = mapped_column(Float)
+    talk_seconds: Mapped[float | None] = mapped_column(Float)
+    hold_seconds: Mapped[float | None] = mapped_column(Float)
+    wrapup_seconds: Mapped[float | None] = mapped_column(Float)
+    recording_url: Mapped[str] = mapped_column(String(500), default="")
+    survey_score: Mapped[int | None] = mapped_column(Integer)
 
 
 class TicketHistory(Base):
@@ -222,3 +238,4 @@ class KbArticle(Base):
     source_ticket_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    ivr_text: Mapped[str] = mapped_column(Text, default="")  # 0002: what the IVR reads out (else the body)
