@@ -207,6 +207,7 @@ class _Run:
     def _message(self, node: MessageNode) -> str | None:
         self._say_text(node.prompt)
         if node.next is None:
+            self.steps.append(Hangup())
             self._leave(node.id, node.reason)
         return node.next
 
