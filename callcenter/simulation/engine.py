@@ -23,6 +23,7 @@ from callcenter.simulation.scenario import NEVER, Scenario
 
 logger = logging.getLogger(__name__)
 
+TIMER_SLACK = 1e-3  # the ACD stores deadlines to the microsecond: tick a millisecond after, never before
 STRANDED_AFTER = 7 * 86400.0  # virtual seconds without progress after the last arrival: stop, calls stranded
 
 
@@ -163,7 +164,7 @@ class Simulation:
             self._schedule(now + patience, self._give_up, call_id)
         max_wait = self.scenario.queues[self._callers[call_id].queue].max_wait_seconds
         if max_wait < NEVER and max_wait < patience:
-            self._schedule(now + max_wait, self._time_out, call_id)
+            self._schedule(now + max_wait + TIMER_SLACK, self._time_out, call_id)
 
     def _give_up(self, now: float, call_id: str) -> None:
         if call_id in self._waiting:

@@ -17,7 +17,7 @@ def simulate_scenario(scenario: Scenario, redis_url: str | None = None) -> Simul
     clients = connect(redis_url)
     keys = Keys(tag=f"sim-{uuid.uuid4().hex[:12]}")
     try:
-        acd = RedisAcd(clients.live, keys, scenario.hotline())
+        acd = RedisAcd(clients.live, keys, scenario.hotline(), seed=scenario.seed)
         run = Simulation(scenario, acd).run()
         return measure(scenario, run, acd.events())
     finally:
