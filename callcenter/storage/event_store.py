@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.domain.call_summary import CallSummary, summarize
 from callcenter.domain.events import CallEvent, EventType
+from callcenter.storage.bulk import insert_new, upsert_rows
+from callcenter.storage.event_store_sql import upsert as upsert
 from callcenter.storage.models import Call, CallEventRecord
 
 
@@ -27,51 +29,33 @@ def epoch(value: dt.datetime) -> float:
     return value.timestamp()
 
 
-def upsert(engine: Engine, model: Any) -> Any:
-    """INSERT ... ON CONFLICT for the engine's dialect (SQLite and PostgreSQL are both first-class).
-
-    Typed ``Any``: both dialects' Insert classes offer on_conflict_do_nothing/do_update and ``excluded``.
-    """
-    if engine.dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
-
-
 class SqlEventStore:
     """Writes journal batches: new events inserted once, summaries of touched calls re-derived."""
 
     def __init__(self, sessions: sessionmaker[Session]):
         self._sessions = sessions
-        engine = sessions.kw["bind"]
-        self._insert_events = (
-            upsert(engine, CallEventRecord)
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(CallEventRecord.event_id)
-        )
-        self._engine = engine
 
     def store(self, events: Sequence[CallEvent], session: Session) -> list[CallEvent]:
         """Insert events not stored yet and re-derive their calls' summaries; returns the new events."""
         if not events:
             return []
         rows = [_event_row(e) for e in events]
-        new_ids = set(session.scalars(self._insert_events, rows).all())
+        new_ids = insert_new(session.connection(), CallEventRecord.__table__, "event_id", rows)
         new_events = [e for e in events if e.id in new_ids]
         call_ids = sorted({e.call_id for e in new_events if e.call_id})
         if call_ids:
-            self._resummarize(session, call_ids)
+            self._resummarize(session, call_ids, {e.id: e for e in events})
         return new_events
 
-    def _resummarize(self, session: Session, call_ids: list[str]) -> None:
+    def _resummarize(self, session: Session, call_ids: list[str], known: dict[str, CallEvent]) -> None:
+        """Re-derive the touched calls from all their stored events (events of this batch are not re-parsed)."""
         by_call: dict[str, list[CallEvent]] = defaultdict(list)
-        query = select(CallEventRecord).where(CallEventRecord.call_id.in_(call_ids))
-        for record in session.scalars(query):
-            by_call[record.call_id].append(_event_of(record))
+        connection = session.connection()
+        for row in connection.execute(_EVENT_COLUMNS.where(CallEventRecord.call_id.in_(call_ids))):
+            by_call[row.call_id].append(known.get(row.event_id) or _event_of(row))
         now = dt.datetime.now(dt.UTC)
         rows = [_call_row(summarize(cid, evs), now) for cid, evs in by_call.items()]
-        stmt = upsert(self._engine, Call)
-        update_cols = {c: stmt.excluded[c] for c in rows[0] if c != "id"}
-        session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=update_cols), rows)
+        upsert_rows(connection, Call.__table__, "id", rows)
 
 
 def _event_row(event: CallEvent) -> dict[str, Any]:
@@ -87,7 +71,21 @@ def _event_row(event: CallEvent) -> dict[str, Any]:
     }
 
 
-def _event_of(record: CallEventRecord) -> CallEvent:
+_EVENT_COLUMNS = select(
+    CallEventRecord.event_id,
+    CallEventRecord.type,
+    CallEventRecord.ts,
+    CallEventRecord.call_id,
+    CallEventRecord.channel,
+    CallEventRecord.queue,
+    CallEventRecord.operator,
+    # As text: the JSON is parsed only for events that are not already in memory.
+    cast(CallEventRecord.data, Text).label("data"),
+)
+
+
+def _event_of(record: Any) -> CallEvent:
+    """A stored event row (Core row or ORM record) as a domain event."""
     return CallEvent(
         id=record.event_id,
         type=EventType(record.type),
@@ -96,7 +94,7 @@ def _event_of(record: CallEventRecord) -> CallEvent:
         channel=record.channel,
         queue=record.queue,
         operator=record.operator,
-        data=record.data or {},
+        data=json.loads(record.data) if isinstance(record.data, str) else (record.data or {}),
     )
 
 
