@@ -1,9 +1,9 @@
 """Journal drain rate: events/s from the Redis stream into PostgreSQL and SQLite, against a bare executemany.
 
 Baseline (same run, same database, same rows): a bare ``executemany`` INSERT of the event rows into the same
-call_events table (same indexes), in batches of 2000, with no Redis, no parsing, no summaries. The ratio says what the journal's safety
-(reading the stream, idempotent insert, call summaries, ack) costs. Target: >= 10,000 events/s into PostgreSQL,
-ratio >= 0.3.
+call_events table (same indexes), in batches of 2000, with no Redis, no parsing, no summaries. The ratio
+says what the journal's safety (reading the stream, idempotent insert, call summaries, ack) costs.
+Target: >= 10,000 events/s into PostgreSQL, ratio >= 0.3.
 
     python -m bench.journal [--events 50000] [--batch 2000]
 """
