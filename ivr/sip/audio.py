@@ -1,0 +1,129 @@
+"""Audio as the SIP channel handles it: 8 kHz mono 8-bit unsigned PCM in 20 ms frames of 160 bytes.
+
+That is pyVoIP's audio API. Pure Python (``audioop`` is deprecated): G.711 u-law tables, 8/16-bit conversion,
+tones, a Goertzel power measure (tests check a tone's frequency with it) and a bounded frame buffer.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import threading
+from collections import deque
+
+RATE = 8000
+FRAME_MS = 20
+FRAME_BYTES = RATE * FRAME_MS // 1000
+SILENCE = b"\x80" * FRAME_BYTES
+
+
+def u8_to_s16(data: bytes) -> bytes:
+    """8-bit unsigned samples to 16-bit signed little-endian."""
+    return struct.pack(f"<{len(data)}h", *((b - 128) << 8 for b in data))
+
+
+def s16_to_u8(data: bytes) -> bytes:
+    """16-bit signed little-endian samples to 8-bit unsigned (high byte, offset by 128)."""
+    count = len(data) // 2
+    return bytes(((s >> 8) + 128) & 0xFF for s in struct.unpack(f"<{count}h", data[: count * 2]))
+
+
+def _ulaw_decode(byte: int) -> int:
+    byte = ~byte & 0xFF
+    sign, exponent, mantissa = byte & 0x80, (byte >> 4) & 0x07, byte & 0x0F
+    sample = (((mantissa << 3) + 0x84) << exponent) - 0x84
+    return -sample if sign else sample
+
+
+ULAW_TO_S16 = tuple(_ulaw_decode(b) for b in range(256))
+
+
+def _ulaw_encode(sample: int) -> int:
+    sign = 0x80 if sample < 0 else 0
+    magnitude = min(abs(sample), 32635) + 0x84
+    exponent = max(0, magnitude.bit_length() - 8)
+    mantissa = (magnitude >> (exponent + 3)) & 0x0F
+    return ~(sign | (exponent << 4) | mantissa) & 0xFF
+
+
+def ulaw_to_u8(payload: bytes) -> bytes:
+    """G.711 u-law (PCMU payload) to 8-bit unsigned samples."""
+    return bytes(((ULAW_TO_S16[b] >> 8) + 128) & 0xFF for b in payload)
+
+
+def u8_to_ulaw(data: bytes) -> bytes:
+    """8-bit unsigned samples to G.711 u-law."""
+    return bytes(_ulaw_encode((b - 128) << 8) for b in data)
+
+
+def tone(frequency: float, seconds: float, amplitude: float = 0.3) -> bytes:
+    """A sine tone as 8-bit unsigned samples (hold music and beeps are built from these)."""
+    count = int(seconds * RATE)
+    step = 2 * math.pi * frequency / RATE
+    return bytes(int(128 + 127 * amplitude * math.sin(step * i)) for i in range(count))
+
+
+def goertzel_power(samples: bytes, frequency: float) -> float:
+    """Relative power of ``frequency`` in 8-bit unsigned samples (Goertzel), normalised by length."""
+    if not samples:
+        return 0.0
+    coeff = 2 * math.cos(2 * math.pi * frequency / RATE)
+    prev = prev2 = 0.0
+    for byte in samples:
+        value = prev + 0.0
+        prev = (byte - 128) + coeff * value - prev2
+        prev2 = value
+    power = prev * prev + prev2 * prev2 - coeff * prev * prev2
+    return power / (len(samples) ** 2)
+
+
+def dominant_frequency(samples: bytes, candidates: tuple[float, ...]) -> float:
+    """The candidate frequency with the most power in ``samples``."""
+    return max(candidates, key=lambda f: goertzel_power(samples, f))
+
+
+def frames(audio: bytes) -> list[bytes]:
+    """Split audio into 20 ms frames, the last one padded with silence."""
+    out = [audio[i : i + FRAME_BYTES] for i in range(0, len(audio), FRAME_BYTES)]
+    if out and len(out[-1]) < FRAME_BYTES:
+        out[-1] = out[-1] + SILENCE[: FRAME_BYTES - len(out[-1])]
+    return out
+
+
+class FrameBuffer:
+    """A FIFO of audio bytes that never holds more than ``max_bytes``: the oldest bytes are dropped.
+
+    Replaces pyVoIP's packet managers, which keep every packet of a call forever. ``read`` pads with
+    silence, like pyVoIP's; ``write`` ignores the RTP offset (arrival order, fine for our loopback and LAN).
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._chunks: deque[bytes] = deque()
+        self._size = 0
+        self._lock = threading.Lock()
+        self.dropped = 0
+
+    def write(self, offset: int, data: bytes) -> None:
+        with self._lock:
+            self._chunks.append(bytes(data))
+            self._size += len(data)
+            while self._size > self.max_bytes and self._chunks:
+                old = self._chunks.popleft()
+                self._size -= len(old)
+                self.dropped += len(old)
+
+    def read(self, length: int = FRAME_BYTES) -> bytes:
+        with self._lock:
+            out = bytearray()
+            while self._chunks and len(out) < length:
+                chunk = self._chunks.popleft()
+                take = length - len(out)
+                out += chunk[:take]
+                if len(chunk) > take:
+                    self._chunks.appendleft(chunk[take:])
+            self._size -= len(out)
+        return bytes(out) + b"\x80" * (length - len(out))
+
+    def __len__(self) -> int:
+        return self._size
