@@ -98,10 +98,9 @@ def advance(
     """
     menu = _menu(flow, node_id)
     choice = choose(menu, user_input, context.language)
-    run = _Run(flow, now, self_service, context)
-    run.facts.append(_input_fact(menu, user_input, choice, context))
+    run = _Run(flow, now, self_service, context if choice is None else apply(context, choice.assign))
+    run.facts.append(_input_fact(menu, user_input, choice, run.ctx))
     if choice is not None:
-        run.ctx = apply(context, choice.assign)
         return run.go(choice.next)
     return run.failed(menu, user_input)
 
@@ -298,7 +297,9 @@ def _menu(flow: Flow, node_id: str) -> MenuNode:
 
 
 def _input_fact(menu: MenuNode, user_input: UserInput, choice: Choice | None, ctx: CallContext) -> Fact:
+    """IVR_INPUT with what was given and chosen, and the language and topic the call has now."""
     data: dict[str, Any] = {"node": menu.id, "attempt": ctx.retries + 1, "choice": choice and choice.key}
+    data.update(language=ctx.language, topic=ctx.topic)
     if isinstance(user_input, Digits):
         data.update(kind="dtmf", input=user_input.digits)
     elif isinstance(user_input, Speech):

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callcenter.domain.events import EventType
+from callcenter.domain.call_summary import summarize
+from callcenter.domain.events import CallEvent, EventType
 from callcenter.hotline import load_hotline, parse_hotline
 from ivr import engine
 from ivr.flow import Flow, flow_from_hotline
@@ -176,7 +177,9 @@ def test_invalid_key_says_the_invalid_prompt_and_asks_again() -> None:
     assert last.steps[0] == Say("Érvénytelen választás.", "hu")
     assert gather(last).node == "main"
     assert last.context.retries == 1
-    assert last.facts[0].data == {"node": "main", "attempt": 1, "choice": None, "kind": "dtmf", "input": "7"}
+    assert last.facts[0].data == {
+        "node": "main", "attempt": 1, "choice": None, "kind": "dtmf", "input": "7", "language": "hu", "topic": None,
+    }  # fmt: skip
 
 
 def test_after_the_last_retry_the_call_goes_to_on_failure() -> None:
@@ -463,6 +466,7 @@ def test_demo_in_hungarian_outage_message_then_technical_queue() -> None:
     assert results[-1].steps == (Enqueue("technical", 0, {"internet": 1}, "9", "hu", "internet"),)
     assert results[-1].context.path == ("language", "hours", "main", "outage", "outage_menu", "to_technical")
     assert [d["node"] for t, d in facts(results)] == ["language", "main", "outage_menu"]
+    assert [d["topic"] for t, d in facts(results)] == [None, "internet", "internet"]
     assert all(t is EventType.IVR_INPUT for t, _ in facts(results))
 
 
@@ -531,3 +535,25 @@ def test_any_input_sequence_ends_in_a_terminal_step_within_bounded_steps(
 
 
 demo_flow = demo()
+
+
+# --- the journal -------------------------------------------------------------------------------------------
+
+
+def journal(results: list[Result]) -> list[CallEvent]:
+    """The facts as the channel would append them: with an id, a time, the call and the channel."""
+    return [
+        CallEvent(id=f"e{i}", type=fact.type, ts=1_800_000_000.0 + i, call_id="c1", channel="twilio", data=fact.data)
+        for i, fact in enumerate(f for r in results for f in r.facts)
+    ]
+
+
+def test_the_call_summary_shows_the_ivr_path_topic_and_language_from_the_facts() -> None:
+    summary = summarize("c1", journal(call(demo(), [Digits("2"), Speech("billing")])))
+    assert summary.ivr_path == ("language:2", "main:billing")
+    assert (summary.topic, summary.language) == ("billing", "en")
+
+
+def test_a_self_served_call_counts_as_ended_in_the_ivr() -> None:
+    results = call(demo(), [Digits("1"), Digits("2"), NoInput()], kb=OUTAGE)
+    assert summarize("c1", journal(results)).outcome == "ivr"
