@@ -18,6 +18,7 @@ from callcenter.hotline import Hotline
 from callcenter.journal import JournalWriter
 from callcenter.storage import db
 from callcenter.storage.event_store import SqlEventStore
+from callcenter.ticket_projection import TicketProjection
 from queueing.connection import RedisClients, connect
 from queueing.jobs import RqJobQueue, run_thread_worker
 from queueing.journal import RedisJournal
@@ -78,6 +79,7 @@ def build_container(settings: Settings, redis_clients: RedisClients | None = Non
     keys = Keys(tag=settings.hotline_tag)
     journal = RedisJournal(clients.live, keys, consumer=consumer_name())
     writer = JournalWriter(journal, SqlEventStore(sessions), sessions, batch_size=settings.journal_batch_size)
+    writer.add_projection(TicketProjection(settings.hotline, time.time))
     return Container(
         settings=settings,
         engine=engine,
