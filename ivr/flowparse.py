@@ -59,6 +59,9 @@ class FlowReader(PartReader):
         if not isinstance(spec, Mapping):
             self._problem(path, "a node must be a mapping with a 'type'")
             return None
+        if "type" not in spec:
+            self._problem(path, "missing 'type' (" + ", ".join(self._readers()) + ")")
+            return None
         reader = self._readers().get(str(spec.get("type")))
         if reader is None:
             self._problem(
@@ -120,6 +123,8 @@ class FlowReader(PartReader):
         hours = self.cat.hours
         if "hours" in spec:
             hours = parse_hours(spec["hours"], (*path, "hours"), self.out.problems)
+        if hours is not None and not any(hours.weekly.values()):
+            self._problem(path, "no opening hours: give this node 'hours' or the hotline 'business_hours.weekly'")
         if targets[0] is None or targets[1] is None or hours is None:
             return None
         return BusinessHoursNode(node_id, targets[0], targets[1], hours, holiday)

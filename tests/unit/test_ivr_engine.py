@@ -512,29 +512,30 @@ inputs = st.one_of(
 MOMENTS = [MONDAY_10, SUNDAY_10, CHRISTMAS_EVE_10, dt.datetime(2026, 3, 29, 1, 30, tzinfo=UTC)]
 
 
-@settings(max_examples=300, deadline=None)
+FLOWS = {"demo": demo(), "every node type": flow_of(NODES), "menu": flow_of(MENU_WITHOUT_INVALID)}
+
+
+@pytest.mark.parametrize("name", FLOWS)
+@settings(max_examples=200, deadline=None)
 @given(
     sequence=st.lists(inputs, max_size=30),
     now=st.sampled_from(MOMENTS),
     kb=st.sampled_from([None, OUTAGE, FakeKnowledgeBase({})]),
 )
 def test_any_input_sequence_ends_in_a_terminal_step_within_bounded_steps(
-    sequence: list[UserInput], now: dt.datetime, kb: FakeKnowledgeBase | None
+    name: str, sequence: list[UserInput], now: dt.datetime, kb: FakeKnowledgeBase | None
 ) -> None:
-    flow = demo_flow
+    flow = FLOWS[name]
     result = engine.start(flow, None, now, kb)
     answered = 0
     while not result.finished:
-        assert answered < 12, "the demo flow should end within a dozen answers"
+        assert answered < 12, "these flows end within a dozen answers"
         user_input = sequence[answered] if answered < len(sequence) else NoInput()
         assert result.waiting_at is not None
         result = engine.advance(flow, result.waiting_at, user_input, result.context, now, kb)
         answered += 1
     assert isinstance(result.steps[-1], TERMINAL_STEPS)
     assert not any(isinstance(s, Gather) for s in result.steps)
-
-
-demo_flow = demo()
 
 
 # --- the journal -------------------------------------------------------------------------------------------

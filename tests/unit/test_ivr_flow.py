@@ -307,3 +307,27 @@ def test_enqueue_node_keeps_callback_key_as_text() -> None:
     node = flow.nodes["queue"]
     assert isinstance(node, EnqueueNode)
     assert (node.callback_key, node.priority) == ("9", 3)
+
+
+def test_start_must_name_a_node() -> None:
+    ivr = MENU.replace("start: main", "start: welcome")
+    text = hotline_text(ivr)
+    assert f"h.yaml:{line_of(text, 'start: welcome')}: ivr.start: unknown node 'welcome'" in errors_of(ivr)
+
+
+def test_a_node_without_type_is_reported() -> None:
+    ivr = MENU.replace("bye: {type: hangup}", "bye: {prompt: {hu: Szia, en: Bye}}")
+    assert "ivr.nodes.bye: missing 'type' (menu, language" in errors_of(ivr)
+
+
+def test_business_hours_without_any_opening_hours_would_always_be_closed() -> None:
+    head = HEAD.replace('business_hours:\n  weekly: {mon: ["08:00-20:00"]}\n', "")
+    ivr = """\
+    ivr:
+      start: hours
+      nodes:
+        hours: {type: business_hours, open: bye, closed: bye}
+        bye: {type: hangup}
+    """
+    text = hotline_text(ivr, head)
+    assert f"h.yaml:{line_of(text, 'hours: {')}: ivr.nodes.hours: no opening hours" in errors_of(ivr, head)
