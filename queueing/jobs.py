@@ -9,6 +9,7 @@ from typing import Any
 
 import redis
 from rq import Queue, Retry, SimpleWorker, Worker
+from rq.timeouts import TimerDeathPenalty
 
 from queueing.keys import Keys
 
@@ -31,7 +32,12 @@ class RqJobQueue:
 
 
 class ThreadWorker(SimpleWorker):
-    """An RQ worker that runs jobs in its own thread (embedded mode): no signal handlers, no fork."""
+    """An RQ worker that runs jobs in its own thread (embedded mode): no signal handlers, no fork.
+
+    Job timeouts use a timer thread instead of SIGALRM, which only the main thread may set.
+    """
+
+    death_penalty_class = TimerDeathPenalty
 
     def _install_signal_handlers(self) -> None:
         pass
