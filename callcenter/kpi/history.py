@@ -1,0 +1,240 @@
+"""KPI history computed by the database: one GROUP BY per source (calls, tickets, operator states).
+
+The definitions are those of ``callcenter.domain.kpi`` (calls) and ``callcenter.domain.kpi_table`` (intervals,
+CSAT, tickets); every aggregate below is the SQL twin of a ``KpiTotals``/``CsatTotals``/``TicketTotals`` field.
+Nothing loads rows into Python: only one row per (group, interval) comes back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Connection, Engine, Select, case, exists, func, literal_column, select, union_all
+from sqlalchemy.orm import aliased
+
+from callcenter.domain.kpi import KpiTotals
+from callcenter.domain.kpi_table import (
+    CsatTotals,
+    Interval,
+    KpiRow,
+    TicketTotals,
+    holiday_days,
+    month_starts,
+    offset_segments,
+    wall_label,
+    wall_seconds,
+    weekly_spans,
+    zone_of,
+)
+from callcenter.hotline import BusinessHours, KpiConfig
+from callcenter.kpi import sqltime
+from callcenter.kpi.occupancy import staffed_seconds
+from callcenter.storage.models import Call, Operator, Ticket
+
+Dimension = Literal["queue", "operator", "team", "all"]
+DIMENSIONS: tuple[Dimension, ...] = ("queue", "operator", "team", "all")
+Group = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class KpiQuery:
+    """Which KPI table: the period [start, end), the interval, the grouping, optionally some queues."""
+
+    start: dt.datetime
+    end: dt.datetime
+    interval: Interval | None = "hour"
+    by: Dimension = "queue"
+    queues: tuple[str, ...] = ()
+
+
+@dataclass
+class _Frame:
+    """The query's time frame on the local clock, shared by every expression."""
+
+    query: KpiQuery
+    config: KpiConfig
+    dialect: str
+    zone: dt.tzinfo = field(init=False)
+    segments: list[tuple[float, int]] = field(init=False)
+    months: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.zone = zone_of(self.config.timezone)
+        start, end = self.query.start.timestamp(), self.query.end.timestamp()
+        self.segments = offset_segments(self.zone, start, end)
+        self.months = month_starts(wall_seconds(start, self.zone), wall_seconds(end, self.zone))
+
+    @property
+    def utc_range(self) -> tuple[dt.datetime, dt.datetime]:
+        return self.query.start.astimezone(dt.UTC), self.query.end.astimezone(dt.UTC)
+
+    def wall(self, column: Any) -> ColumnElement[int]:
+        return sqltime.wall(sqltime.epoch_int(column, self.dialect), self.segments)
+
+    def bucket(self, column: Any) -> ColumnElement[int]:
+        return sqltime.bucket(self.wall(column), self.query.interval, self.months).label("b")
+
+
+class SqlKpi:
+    """The KPI table of a period from the calls, tickets and operator-state events in SQL."""
+
+    def __init__(self, engine: Engine, config: KpiConfig, hours: BusinessHours | None = None):
+        self._engine = engine
+        self._config = config
+        self._hours = hours or BusinessHours()
+
+    def table(self, query: KpiQuery, now: float) -> list[KpiRow]:
+        """Rows per (group, interval) with any activity, ordered by interval then group."""
+        frame = _Frame(query, self._config, self._engine.dialect.name)
+        with self._engine.connect() as connection:
+            calls = self._calls(connection, frame)
+            tickets = self._tickets(connection, frame)
+            staffed = staffed_seconds(connection, frame, now) if query.by != "queue" else {}
+        groups = sorted(set(calls) | set(tickets) | set(staffed), key=lambda g: (g[1], g[0]))
+        return [self._row(frame, g, calls.get(g), tickets.get(g), staffed.get(g)) for g in groups]
+
+    def _row(
+        self, frame: _Frame, group: Group, calls: Any, tickets: TicketTotals | None, staffed: float | None
+    ) -> KpiRow:
+        totals, csat = calls or (KpiTotals(), CsatTotals())
+        if staffed is not None:
+            totals = totals.with_staffed_time(staffed)
+        start = wall_label(group[1], frame.zone) if frame.query.interval else None
+        return KpiRow(key=group[0], start=start, calls=totals, csat=csat, tickets=tickets or TicketTotals())
+
+    # -- calls --------------------------------------------------------------------------------------------
+    def _calls(self, connection: Connection, frame: _Frame) -> dict[Group, tuple[KpiTotals, CsatTotals]]:
+        stmt = self.calls_statement(frame)
+        return {(str(r.k), int(r.b)): _call_totals(r) for r in connection.execute(stmt)}
+
+    def calls_statement(self, frame: _Frame) -> Select[Any]:
+        """SELECT k, b, <KpiTotals and CsatTotals fields> FROM calls ... GROUP BY k, b."""
+        start, end = frame.utc_range
+        key, joined = _dimension(frame.query.by, Call.operator)
+        stmt = select(key.label("k"), frame.bucket(Call.enqueued_at), *self._aggregates())
+        stmt = stmt.select_from(joined(Call)) if joined else stmt
+        stmt = stmt.where(Call.enqueued_at >= start, Call.enqueued_at < end)
+        if frame.query.queues:
+            stmt = stmt.where(Call.queue.in_(frame.query.queues))
+        if self._config.business_hours_only:
+            stmt = stmt.where(self._business_hours(frame))
+        return stmt.group_by(literal_name("k"), literal_name("b"))
+
+    def _aggregates(self) -> list[ColumnElement[Any]]:
+        cfg, wait = self._config, func.coalesce(Call.wait_seconds, 0.0)
+        answered, abandoned = Call.answered_at.is_not(None), Call.outcome == "abandoned"
+        handled = answered & Call.talk_seconds.is_not(None)
+        handle = Call.talk_seconds + func.coalesce(Call.hold_seconds, 0.0) + func.coalesce(Call.wrapup_seconds, 0.0)
+        return [
+            func.count().label("offered"),
+            _count_if(answered).label("answered"),
+            _count_if(abandoned).label("abandoned"),
+            _count_if(abandoned & (wait < cfg.short_abandon_seconds)).label("short_abandoned"),
+            _count_if(answered & (wait <= cfg.service_level_threshold_seconds)).label("answered_within"),
+            func.sum(case((answered, wait), else_=0.0)).label("answered_wait_seconds"),
+            _count_if(handled).label("handled"),
+            func.sum(case((handled, handle), else_=0.0)).label("handle_seconds"),
+            func.max(wait).label("max_wait_seconds"),
+            func.count(Call.survey_score).label("csat_responses"),
+            _count_if(Call.survey_score >= 4).label("csat_satisfied"),
+        ]
+
+    def _business_hours(self, frame: _Frame) -> ColumnElement[bool]:
+        zone = zone_of(self._hours.timezone)
+        start, end = frame.query.start.timestamp(), frame.query.end.timestamp()
+        wall = sqltime.wall(sqltime.epoch_int(Call.enqueued_at, frame.dialect), offset_segments(zone, start, end))
+        spans = weekly_spans(self._hours.weekly)
+        return sqltime.business_hours(wall, spans, holiday_days(self._hours.holidays))
+
+    # -- tickets ------------------------------------------------------------------------------------------
+    def _tickets(self, connection: Connection, frame: _Frame) -> dict[Group, TicketTotals]:
+        parts = union_all(self._resolved(frame), self._closed(frame)).subquery()
+        sums = [func.sum(parts.c[name]).label(name) for name in ("closed", "resolved", "fcr", "noesc")]
+        stmt = select(parts.c.k, parts.c.b, *sums).group_by(parts.c.k, parts.c.b)
+        return {
+            (str(r.k), int(r.b)): TicketTotals(int(r.closed), int(r.resolved), int(r.fcr), int(r.noesc))
+            for r in connection.execute(stmt)
+        }
+
+    def _resolved(self, frame: _Frame) -> Select[Any]:
+        start, end = frame.utc_range
+        key, joined = _dimension(frame.query.by, Ticket.operator, Ticket.queue)
+        repeat = self._repeat_contact(frame)
+        stmt = select(
+            key.label("k"),
+            frame.bucket(Ticket.resolved_at),
+            literal_column("0").label("closed"),
+            literal_column("1").label("resolved"),
+            case((repeat, literal_column("0")), else_=literal_column("1")).label("fcr"),
+            case((Ticket.escalated, literal_column("0")), else_=literal_column("1")).label("noesc"),
+        )
+        stmt = stmt.select_from(joined(Ticket)) if joined else stmt
+        return self._ticket_filter(stmt.where(Ticket.resolved_at >= start, Ticket.resolved_at < end), frame)
+
+    def _closed(self, frame: _Frame) -> Select[Any]:
+        start, end = frame.utc_range
+        key, joined = _dimension(frame.query.by, Ticket.operator, Ticket.queue)
+        zero: ColumnElement[Any] = literal_column("0")
+        stmt = select(
+            key.label("k"),
+            frame.bucket(Ticket.closed_at),
+            literal_column("1").label("closed"),
+            zero.label("resolved"),
+            zero.label("fcr"),
+            zero.label("noesc"),
+        )
+        stmt = stmt.select_from(joined(Ticket)) if joined else stmt
+        return self._ticket_filter(stmt.where(Ticket.closed_at >= start, Ticket.closed_at < end), frame)
+
+    def _ticket_filter(self, stmt: Select[Any], frame: _Frame) -> Select[Any]:
+        return stmt.where(Ticket.queue.in_(frame.query.queues)) if frame.query.queues else stmt
+
+    def _repeat_contact(self, frame: _Frame) -> ColumnElement[bool]:
+        """A call from the ticket's caller started within the FCR window after the resolution."""
+        later = aliased(Call)
+        resolved, started = (sqltime.epoch_float(c, frame.dialect) for c in (Ticket.resolved_at, later.started_at))
+        window = self._config.fcr_window_days * 86400
+        return exists().where(
+            later.caller == Ticket.caller, Ticket.caller != "", started > resolved, started <= resolved + window
+        )
+
+
+def literal_name(name: str) -> ColumnElement[Any]:
+    return literal_column(name)
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _dimension(
+    by: Dimension, operator: Any, queue: Any = None
+) -> tuple[ColumnElement[str], Callable[[Any], Any] | None]:
+    """The grouping column, and how to join the operators table when grouping by team."""
+    if by == "team":
+        return func.coalesce(Operator.team, ""), lambda model: model.__table__.outerjoin(
+            Operator.__table__, Operator.username == operator
+        )
+    columns = {"queue": queue if queue is not None else Call.queue, "operator": operator, "all": literal_column("''")}
+    return columns[by], None
+
+
+def _call_totals(row: Any) -> tuple[KpiTotals, CsatTotals]:
+    totals = KpiTotals(
+        offered=int(row.offered),
+        answered=int(row.answered or 0),
+        abandoned=int(row.abandoned or 0),
+        short_abandoned=int(row.short_abandoned or 0),
+        answered_within=int(row.answered_within or 0),
+        answered_wait_seconds=float(row.answered_wait_seconds or 0.0),
+        handled=int(row.handled or 0),
+        handle_seconds=float(row.handle_seconds or 0.0),
+        max_wait_seconds=float(row.max_wait_seconds or 0.0),
+    )
+    csat = CsatTotals(
+        responses=int(row.csat_responses), satisfied=int(row.csat_satisfied or 0), answered=totals.answered
+    )
+    return totals, csat
