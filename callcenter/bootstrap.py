@@ -51,7 +51,8 @@ class Container:
 
     def start_background(self) -> None:
         """Embedded mode: run the job worker and the journal consumer as threads of this process."""
-        self._spawn("journal", lambda: self.journal_writer.run(self._stop.is_set, idle_block_ms=0))
+        block_ms = None if self.redis.embedded else 500
+        self._spawn("journal", lambda: self.journal_writer.run(self._stop.is_set, idle_block_ms=block_ms))
         self._spawn("jobs", lambda: run_thread_worker(self.jobs.queue, self._stop))
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:

@@ -107,13 +107,18 @@ class JournalWriter:
                 result.malformed += 1
         return events, entry_ids
 
-    def run(self, should_stop: Callable[[], bool], idle_block_ms: int = 500, max_backoff: float = 10.0) -> None:
-        """Drain until told to stop, backing off while the database is unreachable."""
+    def run(self, should_stop: Callable[[], bool], idle_block_ms: int | None = 500, max_backoff: float = 10.0) -> None:
+        """Drain until told to stop, backing off while the database is unreachable.
+
+        ``idle_block_ms`` None: poll every 0.1 s instead of blocking on the stream (the in-process emulation).
+        """
         backoff = 0.5
         while not should_stop():
             try:
-                self.drain_once(block_ms=idle_block_ms)
+                result = self.drain_once(block_ms=idle_block_ms)
                 backoff = 0.5
+                if result.read == 0 and idle_block_ms is None:
+                    _sleep_unless(should_stop, 0.1)
                 continue
             except (OperationalError, DBAPIError) as exc:
                 logger.warning("journal: database unavailable (%s); retry in %.1fs", type(exc).__name__, backoff)

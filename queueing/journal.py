@@ -46,9 +46,18 @@ class RedisJournal:
                 raise
 
     def read(self, count: int, block_ms: int | None = None) -> list[Entry]:
-        """Own pending entries first (a previous write failed), then those of dead consumers, then new ones."""
-        self.ensure_group()
-        entries = self._read_group("0", count, None)
+        """Own pending entries first (a previous write failed), then those of dead consumers, then new ones.
+
+        ``block_ms`` waits for new entries at most that long; None or 0 does not wait (BLOCK 0 would be forever).
+        """
+        block_ms = block_ms or None
+        try:
+            entries = self._read_group("0", count, None)
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            self.ensure_group()  # first start, or a Redis that lost its data: the stream starts afresh
+            entries = self._read_group("0", count, None)
         if entries:
             return entries
         entries = self._claim_stale(count)
