@@ -263,7 +263,7 @@ class _Run:
         return Text({lang: prompts.system(key, lang) for lang in self.flow.languages})
 
     def _say_text(self, text: Text | None, all_languages: bool = False) -> None:
-        if text is not None:
+        if text is not None and text.texts:
             self.steps.extend(self._prompts(text, all_languages))
 
     def _prompts(self, text: Text, all_languages: bool) -> tuple[Prompt, ...]:

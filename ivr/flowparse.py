@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from ivr.flowparts import KEY, Catalogue, ParsedFlow, PartReader
@@ -14,6 +15,7 @@ from ivr.hours import parse_hours
 from ivr.nodes import (
     BusinessHoursNode,
     CallbackNode,
+    Choice,
     EnqueueNode,
     Flow,
     HangupNode,
@@ -22,6 +24,7 @@ from ivr.nodes import (
     Node,
     SelfServiceNode,
     SetNode,
+    Text,
     TransferNode,
     VoicemailNode,
 )
@@ -34,6 +37,10 @@ __all__ = ["Catalogue", "FlowReader", "ParsedFlow"]
 
 class FlowReader(PartReader):
     """Turns raw YAML data into nodes; every reader method adds Problems instead of raising."""
+
+    def __init__(self, catalogue: Catalogue, base: YamlPath = ("ivr",)) -> None:
+        super().__init__(catalogue, base)
+        self.extra: dict[str, tuple[Node, YamlPath]] = {}  # nodes a node adds (a callback offer's booking)
 
     def read(self, raw: Any) -> ParsedFlow:
         """Read a whole ``ivr:`` mapping (``start`` and ``nodes``)."""
@@ -49,6 +56,10 @@ class FlowReader(PartReader):
             node = self._node(str(node_id), spec, path)
             if node is not None:
                 nodes[str(node_id)] = node
+        for extra_id, (extra, path) in self.extra.items():
+            if extra_id in nodes:
+                self._problem(path, f"node {extra_id!r} clashes with the node this one adds; rename it")
+            self.out.node_paths[extra_id], nodes[extra_id] = path, extra
         if start is not None:
             self.out.flow = Flow(start, nodes, self.cat.languages, self.cat.default_language)
         return self.out
@@ -162,13 +173,28 @@ class FlowReader(PartReader):
             None if key is None else str(key), self._text(spec, "prompt", path),
         )  # fmt: skip
 
-    def _callback(self, node_id: str, spec: Mapping[str, Any], path: YamlPath) -> CallbackNode | None:
-        self._fields(spec, path, ("queue", "priority", "skills", "prompt"))
+    def _callback(self, node_id: str, spec: Mapping[str, Any], path: YamlPath) -> Node | None:
+        self._fields(spec, path, ("queue", "priority", "skills", "prompt", "offer", "key", "decline",
+                                  "timeout_seconds"))  # fmt: skip
         queue = self._queue(spec, path)
-        return CallbackNode(
+        booking = CallbackNode(
             node_id, queue or "", self._priority(spec, path), self._skills(spec, path),
             self._text(spec, "prompt", path),
         )  # fmt: skip
+        return self._callback_offer(booking, spec, path) if "offer" in spec else booking
+
+    def _callback_offer(self, booking: CallbackNode, spec: Mapping[str, Any], path: YamlPath) -> Node | None:
+        """``offer``: ask first; the key books the callback, anything else goes to ``decline`` silently."""
+        offer = self._text(spec, "offer", path, required=True)
+        decline = self._target(spec, "decline", path)
+        key = str(spec.get("key", "1"))
+        if not self._key_ok(key, (*path, "key")) or offer is None or decline is None:
+            return None
+        accepted = replace(booking, id=f"{booking.id}.accepted")
+        self.extra[accepted.id] = (accepted, path)
+        choice = Choice(key, accepted.id)
+        timeout = self._int(spec, "timeout_seconds", path, 5, 1, 60)
+        return MenuNode(booking.id, offer, (choice,), decline, timeout, retries=0, invalid=Text({}))
 
     def _voicemail(self, node_id: str, spec: Mapping[str, Any], path: YamlPath) -> VoicemailNode | None:
         self._fields(spec, path, ("prompt", "max_seconds", "queue"))

@@ -558,3 +558,32 @@ def test_the_call_summary_shows_the_ivr_path_topic_and_language_from_the_facts()
 def test_a_self_served_call_counts_as_ended_in_the_ivr() -> None:
     results = call(demo(), [Digits("1"), Digits("2"), NoInput()], kb=OUTAGE)
     assert summarize("c1", journal(results)).outcome == "ivr"
+
+
+# --- callback offer ----------------------------------------------------------------------------------------
+
+OFFER = """\
+start: offer
+nodes:
+  offer:
+    type: callback
+    queue: general
+    offer: {hu: Visszahívásért nyomja meg az egyest., en: "For a callback, press one."}
+    decline: queue
+  queue: {type: enqueue, queue: general}
+"""
+
+
+def test_callback_offer_asks_first_and_books_on_its_key() -> None:
+    first = engine.start(flow_of(OFFER), None, MONDAY_10)
+    assert gather(first).prompts == (Say("Visszahívásért nyomja meg az egyest.", "hu"),)
+    booked = call(flow_of(OFFER), [Digits("1")])[-1]
+    assert booked.steps[0] == RequestCallback("general", 0, {}, "hu", None)
+    assert booked.steps[-1] == Hangup()
+    assert booked.context.path == ("offer", "offer.accepted")
+
+
+@pytest.mark.parametrize("answer", [Digits("5"), NoInput(), Speech("nem")])
+def test_declining_the_callback_offer_goes_on_without_complaint(answer: UserInput) -> None:
+    result = call(flow_of(OFFER), [answer])[-1]
+    assert result.steps == (Enqueue("general", 0, {}, None, "hu", None),)

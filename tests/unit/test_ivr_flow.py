@@ -331,3 +331,8 @@ def test_business_hours_without_any_opening_hours_would_always_be_closed() -> No
     """
     text = hotline_text(ivr, head)
     assert f"h.yaml:{line_of(text, 'hours: {')}: ivr.nodes.hours: no opening hours" in errors_of(ivr, head)
+
+
+def test_callback_offer_needs_a_decline_target() -> None:
+    ivr = MENU.replace("bye: {type: hangup}", "bye: {type: callback, queue: general, offer: {hu: Kér, en: Want}}")
+    assert "ivr.nodes.bye: missing 'decline' (the node to go to)" in errors_of(ivr)
