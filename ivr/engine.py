@@ -231,7 +231,7 @@ class _Run:
         self.steps.append(Hangup())
 
     def _voicemail(self, node: VoicemailNode) -> None:
-        self._say_text(node.prompt)
+        self._say_text(node.prompt or self._system("voicemail_prompt"))
         self.steps.append(Record(node.max_seconds, node.queue))
         self._leave(node.id, "voicemail")
 

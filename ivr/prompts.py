@@ -38,6 +38,10 @@ SYSTEM: dict[str, dict[str, str]] = {
         "en": "Thank you, your callback is booked. An operator will call you back on this number when it "
         "is your turn. Goodbye!",
     },
+    "voicemail_prompt": {
+        "hu": "Kérjük, a sípszó után hagyjon üzenetet, és visszahívjuk.",
+        "en": "Please leave a message after the tone and we will call you back.",
+    },
     "voicemail_thanks": {
         "hu": "Köszönjük az üzenetét, hamarosan visszahívjuk. Viszonthallásra!",
         "en": "Thank you for your message, we will call you back soon. Goodbye!",

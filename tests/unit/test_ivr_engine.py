@@ -412,6 +412,15 @@ def test_voicemail_records_and_exits_the_ivr() -> None:
     assert exits(result) == ["voicemail"]
 
 
+def test_voicemail_without_a_prompt_says_the_standard_one() -> None:
+    flow = flow_of(NODES.replace(", prompt: {hu: Sípszó után., en: After the tone.}}", "}"))
+    result = call(flow, [Digits("5")])[-1]
+    assert result.steps == (
+        Say("Kérjük, a sípszó után hagyjon üzenetet, és visszahívjuk.", "hu"),
+        Record(60, "general"),
+    )
+
+
 def test_transfer_to_second_level_stays_in_our_queues() -> None:
     result = pressing("6")
     assert result.steps == (Say("Kapcsoljuk.", "hu"), Transfer("level2", None, 0, {}, "hu", None))
