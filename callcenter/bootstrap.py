@@ -19,6 +19,7 @@ from callcenter.journal import JournalWriter
 from callcenter.storage import db
 from callcenter.storage.event_store import SqlEventStore
 from callcenter.ticket_projection import TicketProjection
+from queueing.acd import Acd
 from queueing.connection import RedisClients, connect
 from queueing.jobs import RqJobQueue, run_thread_worker
 from queueing.journal import RedisJournal
@@ -41,6 +42,7 @@ class Container:
     journal: RedisJournal
     journal_writer: JournalWriter
     jobs: RqJobQueue
+    acd: Acd
     clock: Clock = time.time
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -90,4 +92,5 @@ def build_container(settings: Settings, redis_clients: RedisClients | None = Non
         journal=journal,
         journal_writer=writer,
         jobs=RqJobQueue(clients.raw, keys),
+        acd=Acd(clients.live, keys, settings.hotline),
     )

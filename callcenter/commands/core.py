@@ -21,9 +21,10 @@ logger = logging.getLogger(__name__)
 
 
 def prepare(container: Container) -> None:
-    """Bring the schema up to date and create the hotline file's operators and queues."""
+    """Bring the schema up to date, create the hotline file's operators and queues, load the ACD's config."""
     db.upgrade(container.engine)
     OperatorService(container.sessions).seed_from_hotline(container.hotline)
+    container.acd.sync_config(container.clock())
 
 
 @click.command()
