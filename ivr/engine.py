@@ -94,9 +94,11 @@ def advance(
     """Apply the caller's input at ``node_id``: follow a matching choice, else retry or give up.
 
     Each input is an IVR_INPUT fact. A no-input or invalid input asks again (after the invalid prompt)
-    until the menu's ``retries`` are used up; the next failure goes to ``on_failure``.
+    until the menu's ``retries`` are used up; the next failure goes to ``on_failure``. Empty digits or
+    blank speech count as no input.
     """
     menu = _menu(flow, node_id)
+    user_input = _nothing_as_no_input(user_input)
     choice = choose(menu, user_input, context.language)
     run = _Run(flow, now, self_service, context if choice is None else apply(context, choice.assign))
     run.facts.append(_input_fact(menu, user_input, choice, run.ctx))
@@ -280,6 +282,15 @@ def _prompt(text: Text, language: str, fallback: str) -> Prompt:
 
 def _phrases(menu: MenuNode, language: str) -> list[tuple[str, str]]:
     return [(p, c.key) for c in menu.choices for p in c.speech.get(language, ())]
+
+
+def _nothing_as_no_input(user_input: UserInput) -> UserInput:
+    """Empty digits or blank speech (Twilio's ``actionOnEmptyResult``) count as a timeout."""
+    if isinstance(user_input, Digits) and not user_input.digits.strip().rstrip("#"):
+        return NoInput()
+    if isinstance(user_input, Speech) and not user_input.text.strip():
+        return NoInput()
+    return user_input
 
 
 def _node(flow: Flow, node_id: str) -> Node:

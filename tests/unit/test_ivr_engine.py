@@ -196,6 +196,13 @@ def test_timeout_asks_again_without_the_invalid_prompt() -> None:
     assert results[-1].facts[0].data["kind"] == "timeout"
 
 
+@pytest.mark.parametrize("nothing", [Digits(""), Digits("#"), Speech("  ")])
+def test_empty_digits_or_blank_speech_count_as_no_input(nothing: UserInput) -> None:
+    results = call(demo(), [Digits("1"), nothing])
+    assert isinstance(results[-1].steps[0], Gather)
+    assert results[-1].facts[0].data["kind"] == "timeout"
+
+
 MENU_WITHOUT_INVALID = """\
 start: main
 nodes:
