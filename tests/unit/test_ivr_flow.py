@@ -336,3 +336,20 @@ def test_business_hours_without_any_opening_hours_would_always_be_closed() -> No
 def test_callback_offer_needs_a_decline_target() -> None:
     ivr = MENU.replace("bye: {type: hangup}", "bye: {type: callback, queue: general, offer: {hu: Kér, en: Want}}")
     assert "ivr.nodes.bye: missing 'decline' (the node to go to)" in errors_of(ivr)
+
+
+def test_a_menu_whose_failure_leads_back_to_itself_traps_a_silent_caller() -> None:
+    ivr = (
+        MENU.replace("on_failure: queue", "on_failure: again") + "    again: {type: set, set: {topic: x}, next: main}\n"
+    )
+    text = hotline_text(ivr)
+    expected = (
+        f"h.yaml:{line_of(text, '    main:')}: ivr.nodes.main: loop with no exit: "
+        "a caller who never answers goes round main -> again -> main"
+    )
+    assert expected in errors_of(ivr)
+
+
+def test_a_menu_may_offer_to_repeat_itself_when_its_failure_path_exits() -> None:
+    ivr = MENU.replace('"2": bye', '"0": main\n        "2": bye')
+    assert flow_from_hotline(parse_hotline(hotline_text(ivr), "h.yaml")) is not None
