@@ -121,7 +121,7 @@ def _cancel(client: SIP.SIPClient, message: SIP.SIPMessage) -> bool:
     call = client.phone.calls.pop(message.headers["Call-ID"], None)
     if call is not None and call.state == VoIP.CallState.RINGING:
         call.state = VoIP.CallState.ENDED
-        call.cancelled = True
+        call.cancelled = True  # type: ignore[attr-defined]
         client.out.sendto(request_terminated(client, call.request).encode("utf8"), (client.server, client.port))
     return True
 
@@ -154,7 +154,7 @@ def _final_failure(client: SIP.SIPClient, message: SIP.SIPMessage) -> bool:
     client.out.sendto(client.gen_ack(message).encode("utf8"), (client.server, client.port))
     call = client.phone.calls.pop(message.headers["Call-ID"], None)
     if call is not None:
-        call.final_status = int(message.status)
+        call.final_status = int(message.status)  # type: ignore[attr-defined]
         for rtp in call.RTPClients:
             rtp.stop()
         call.state = VoIP.CallState.ENDED
@@ -219,7 +219,7 @@ def fix_answer_drops_record_route() -> None:
     def gen_answer(self: SIP.SIPClient, request: SIP.SIPMessage, *args: Any) -> str:
         return with_record_route(request, original(self, request, *args))
 
-    SIP.SIPClient.gen_answer = gen_answer  # type: ignore[method-assign]
+    SIP.SIPClient.gen_answer = gen_answer  # type: ignore[method-assign, assignment]
 
 
 def with_record_route(request: SIP.SIPMessage, response: str) -> str:

@@ -1,0 +1,188 @@
+"""The SIP gateway: one registered account, a session per caller, and the loop that feeds them the ACD's
+offers and deadlines. ``build_gateway`` wires it from the container (``callcenter sip`` starts here).
+
+The gateway keeps its account registered: pyVoIP re-registers on its own every ~115 s; when it gives up
+(FAILED) or a transaction wedged, the supervisor builds a fresh phone, with a backoff while the registrar is
+away.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import select
+
+from callcenter.bootstrap import Container
+from callcenter.storage.models import Operator
+from ivr.flow import flow_from_hotline
+from ivr.sip.legs import SqlLegRecorder
+from ivr.sip.ports import Leg, Phone
+from ivr.sip.session import CallerSession, SessionDeps
+from ivr.sip.voice import VoiceLibrary
+from queueing.acd import Acd
+
+logger = logging.getLogger(__name__)
+
+PhoneFactory = Callable[[Callable[[Leg], None]], Phone]
+
+
+class SipGateway:
+    """Answers the account's calls with CallerSessions and routes ACD offers and deadlines to them."""
+
+    def __init__(self, deps: SessionDeps, phone_factory: PhoneFactory, interval: float = 0.2):
+        self.deps = deps
+        self.phone = phone_factory(self.handle)
+        deps.phone = self.phone
+        self.sessions: dict[str, CallerSession] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._interval = interval
+        self._threads: list[threading.Thread] = []
+        self.restarts = 0
+
+    # -- life ----------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Register (retrying in the background) and start dispatching."""
+        for name, target in (("supervisor", self._supervise), ("dispatcher", self._dispatch)):
+            thread = threading.Thread(target=target, name=f"sip-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.phone.stop()
+
+    def wait_registered(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.phone.healthy():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def _supervise(self) -> None:
+        backoff, started = 1.0, False
+        while not self._stop.is_set():
+            if not self.phone.healthy():
+                try:
+                    if started:
+                        logger.warning("SIP account unhealthy; restarting the phone")
+                        self.restarts += 1
+                        restart = getattr(self.phone, "restart", None)
+                        (restart or self.phone.start)()
+                    else:
+                        started = True
+                        self.phone.start()
+                    backoff = 1.0
+                    logger.info("SIP account registered")
+                except Exception as exc:
+                    logger.warning("SIP registration failed (%s: %s); retry in %.0fs", type(exc).__name__, exc, backoff)
+                    self._stop.wait(backoff)
+                    backoff = min(30.0, backoff * 2)
+                    continue
+            self._stop.wait(1.0)
+
+    # -- calls ---------------------------------------------------------------------------------------------
+    def handle(self, leg: Leg) -> None:
+        """Run one incoming call to its end (in pyVoIP's thread for that call)."""
+        session = CallerSession(leg, self.deps)
+        with self._lock:
+            self.sessions[session.call_id] = session
+        try:
+            session.run()
+        finally:
+            with self._lock:
+                self.sessions.pop(session.call_id, None)
+
+    def _dispatch(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.dispatch_once(self.deps.clock())
+            except Exception:
+                logger.exception("SIP dispatcher: ACD unavailable; retrying")
+                self._stop.wait(1.0)
+            self._stop.wait(self._interval)
+
+    def dispatch_once(self, now: float) -> None:
+        """Deadlines first (a ring timeout frees the operator), then offers, each to its session.
+
+        The ACD's offer reserves operators for any waiting call; an offer for a call this gateway does not
+        hold is left to ring out (the ring timeout returns the call to its place) and logged.
+        """
+        for action in self.deps.acd.tick(now):
+            self._deliver(action.call_id, action)
+        for offer in self.deps.acd.offer(now):
+            if not self._deliver(offer.call_id, offer):
+                logger.warning("offer of call %s to %s is not for this gateway", offer.call_id, offer.operator)
+
+    def _deliver(self, call_id: str, item: object) -> bool:
+        with self._lock:
+            session = self.sessions.get(call_id)
+        if session is not None:
+            session.inbox.put(item)  # type: ignore[arg-type]
+        return session is not None
+
+
+def softphones(container: Container, ttl: float = 30.0) -> Callable[[str], str | None]:
+    """Operator -> softphone URI, from the operators table (the hotline file's seeds as a fallback)."""
+    seeds = {op.username: op.softphone for op in container.hotline.operators}
+    cache: dict[str, tuple[float, str | None]] = {}
+
+    def lookup(username: str) -> str | None:
+        hit = cache.get(username)
+        if hit is not None and time.monotonic() - hit[0] < ttl:
+            return hit[1]
+        try:
+            with container.sessions() as session:
+                uri = session.scalars(select(Operator.softphone).where(Operator.username == username)).first()
+        except Exception:
+            logger.exception("operator %s: softphone lookup failed", username)
+            uri = None
+        found = uri or seeds.get(username) or None
+        cache[username] = (time.monotonic(), found)
+        return found
+
+    return lookup
+
+
+def flow_texts(deps: SessionDeps) -> list[tuple[str, str]]:
+    """Every static prompt of the flow and survey, to synthesise before the first call."""
+    texts: list[tuple[str, str]] = []
+    for node in deps.flow.nodes.values():
+        for name in ("prompt", "invalid", "no_input"):
+            text = getattr(node, name, None)
+            if text is not None:
+                texts.extend((spoken, lang) for lang, spoken in text.texts.items())
+    survey = deps.hotline.survey
+    for part in (survey.intro, survey.thanks, *(q.prompt for q in survey.questions)):
+        texts.extend((spoken, lang) for lang, spoken in part.items())
+    return texts
+
+
+def build_gateway(
+    container: Container, cache_dir: Path, recordings_dir: Path, phone_factory: PhoneFactory | None = None
+) -> SipGateway:
+    """Wire a gateway from the container (pyVoIP phone unless ``phone_factory`` is given)."""
+    from ivr.sip.phone import PyVoipPhone
+
+    flow = flow_from_hotline(container.hotline)
+    if flow is None:
+        raise ValueError("the hotline file has no ivr section: the SIP gateway has nothing to run")
+    acd = Acd(container.redis.live, container.keys, container.hotline)
+    acd.sync_config(container.clock())
+    deps = SessionDeps(
+        flow=flow, hotline=container.hotline, acd=acd, journal=container.journal,
+        legs=SqlLegRecorder(container.sessions), voices=VoiceLibrary(cache_dir), phone=None,  # type: ignore[arg-type]
+        softphone_of=softphones(container), clock=container.clock, recordings_dir=recordings_dir,
+    )  # fmt: skip
+    factory = phone_factory or (lambda handler: PyVoipPhone(container.settings.sip, handler))
+    gateway = SipGateway(deps, factory)
+    warm = threading.Thread(target=deps.voices.warm, args=(flow_texts(deps),), name="sip-warm", daemon=True)  # type: ignore[attr-defined]
+    warm.start()
+    return gateway
