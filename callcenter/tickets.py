@@ -146,7 +146,7 @@ class TicketService:
         """Append a signed, timestamped note; the first work on a new ticket opens it."""
         text = text.strip()
         if not text:
-            raise ValueError("a note cannot be empty")
+            raise rules.MissingTextError("a note cannot be empty")
         with self._sessions.begin() as session:
             ticket, now = self._load(session, who, ticket_id), self._now()
             stamp = now.strftime("%Y-%m-%d %H:%M")
@@ -168,7 +168,7 @@ class TicketService:
     def escalate(self, who: Principal, ticket_id: int, reason: str) -> TicketView:
         """Hand the ticket to the second-level queue with a reason; a caller still on the line is moved there."""
         if not reason.strip():
-            raise ValueError("an escalation needs a reason")
+            raise rules.MissingTextError("an escalation needs a reason")
         with self._sessions.begin() as session:
             ticket, now = self._load(session, who, ticket_id), self._now()
             self._move(session, ticket, S.ESCALATED, who, "escalate", now, reason=reason.strip())

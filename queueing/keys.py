@@ -92,3 +92,8 @@ class Keys:
     def rq_queue_name(self, name: str = "default") -> str:
         """Name of an RQ queue of this hotline (RQ builds its own keys from it)."""
         return f"cc-{self.tag}-{name}"
+
+    # -- API and console logins (owned by callcenter/auth.py) -------------------------------------------------
+    def login_attempts(self, username: str, address: str) -> str:
+        """Counter of failed logins of one username from one address in the current window; TTL'd."""
+        return f"{self.prefix}auth:fail:{username.lower()}:{address}"

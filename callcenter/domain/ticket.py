@@ -58,6 +58,10 @@ class UnknownDispositionError(TicketError):
     """The disposition code is not one of the hotline file's."""
 
 
+class MissingTextError(TicketError):
+    """A note, an escalation or a reopen needs some words."""
+
+
 class ReopenWindowClosedError(TicketError):
     """A closed ticket can only be reopened within REOPEN_WINDOW_DAYS of closing."""
 

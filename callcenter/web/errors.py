@@ -22,6 +22,19 @@ STATUS_OF: dict[str, int] = {
     "WeakPasswordError": 422,
     "ValidationError": 422,
     "PermissionDeniedError": 403,
+    # tickets, knowledge base, auth (issue 6)
+    "IllegalTicketTransitionError": 409,
+    "ReopenWindowClosedError": 409,
+    "TicketNotResolvedError": 409,
+    "DispositionRequiredError": 422,
+    "UnknownDispositionError": 422,
+    "MissingTextError": 422,
+    "InvalidArticleError": 422,
+    "NoSuchTokenError": 404,
+    "NotAuthenticatedError": 401,
+    "InvalidCredentialsError": 401,
+    "CsrfTokenError": 403,
+    "TooManyLoginAttemptsError": 429,
 }
 
 
