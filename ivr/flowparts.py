@@ -142,7 +142,7 @@ class PartReader:
         if language is not None and language not in self.cat.languages:
             self._problem((*path, "language"), f"{language!r} is not a hotline language "
                           f"({', '.join(self.cat.languages)})")  # fmt: skip
-        if skill is not None and skill not in self.cat.skills:
+        if skill is not None and (not isinstance(skill, str) or skill not in self.cat.skills):
             self._problem((*path, "skill"), f"unknown skill {skill!r} ({', '.join(sorted(self.cat.skills))})")
         topic = raw.get("topic")
         return Assignment(
@@ -199,13 +199,13 @@ class PartReader:
             if required:
                 self._problem(path, "missing 'queue'")
             return None
-        if queue not in self.cat.queues:
+        if not isinstance(queue, str) or queue not in self.cat.queues:
             self._problem((*path, "queue"), f"unknown queue {queue!r} ({', '.join(self.cat.queues)})")
         return str(queue)
 
     def _skills(self, spec: Mapping[str, Any], path: YamlPath) -> dict[str, int]:
         raw = spec.get("skills") or {}
-        items = dict.fromkeys(raw, 1) if isinstance(raw, list | tuple) else raw
+        items = {str(s): 1 for s in raw} if isinstance(raw, list | tuple) else raw
         if not isinstance(items, Mapping):
             self._problem((*path, "skills"), "skills is a list of skills or a mapping skill: minimum level")
             return {}

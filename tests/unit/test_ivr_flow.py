@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from callcenter.hotline import load_hotline, parse_hotline
 from callcenter.yamlsrc import ConfigError
+from ivr import engine
 from ivr.flow import (
     BusinessHoursNode,
     EnqueueNode,
     MenuNode,
     SelfServiceNode,
     TransferNode,
+    check_flow,
     flow_from_hotline,
 )
 
@@ -353,3 +358,35 @@ def test_a_menu_whose_failure_leads_back_to_itself_traps_a_silent_caller() -> No
 def test_a_menu_may_offer_to_repeat_itself_when_its_failure_path_exits() -> None:
     ivr = MENU.replace('"2": bye', '"0": main\n        "2": bye')
     assert flow_from_hotline(parse_hotline(hotline_text(ivr), "h.yaml")) is not None
+
+
+# --- any input: the validator reports, never crashes; what it accepts, the engine runs --------------------
+
+NODE_TYPES = ["menu", "language", "business_hours", "set", "message", "self_service", "enqueue", "callback",
+              "voicemail", "transfer", "hangup", "bogus"]  # fmt: skip
+FIELDS = ["prompt", "choices", "on_failure", "next", "after", "open", "closed", "holiday", "hours", "set",
+          "queue", "skills", "priority", "number", "retries", "timeout_seconds", "invalid", "key", "offer",
+          "decline", "callback_key", "max_seconds", "topic", "reason", "speech"]  # fmt: skip
+NAMES = st.sampled_from(["a", "b", "c", "hu", "en", "general", "level2", "billing", "1", "2", "08:00-20:00"])
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 30), NAMES, st.text(max_size=6))
+values = st.recursive(
+    scalars, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(scalars, inner, max_size=3)),
+    max_leaves=8,
+)  # fmt: skip
+node_specs = st.builds(
+    lambda kind, fields: {"type": kind, **fields},
+    st.sampled_from(NODE_TYPES),
+    st.dictionaries(st.sampled_from(FIELDS), st.one_of(NAMES, values), max_size=6),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(nodes=st.dictionaries(st.sampled_from(["a", "b", "c"]), node_specs, min_size=1, max_size=3))
+def test_any_ivr_section_is_reported_or_accepted_and_an_accepted_flow_runs(nodes: dict[str, object]) -> None:
+    hotline = parse_hotline(HEAD, "h.yaml").model_copy(update={"ivr": {"start": "a", "nodes": nodes}})
+    flow, problems = check_flow(hotline)
+    assert (flow is None) == bool(problems)
+    assert all(isinstance(p.message, str) and p.path[0] in ("ivr", "business_hours") for p in problems)
+    if flow is not None:
+        result = engine.start(flow, None, dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC))
+        assert result.finished or result.waiting_at in flow.nodes
