@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 # "module:attribute" of every blueprint the app serves. Add yours here.
 BLUEPRINTS: list[str] = [
     "callcenter.web.health:bp",
+    "webhooks.views:bp",
 ]
 
 MAX_BODY_BYTES = 1024 * 1024

@@ -1,0 +1,126 @@
+"""Incoming calls through the IVR: the engine's steps rendered as TwiML, its facts journalled.
+
+Each Gather's action URL carries the IVR step number ``s``. A request for a step already answered (Twilio
+retries, the fallback URL) gets the stored reply again and changes nothing, so repeats are harmless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from callcenter.domain.events import CallEvent, EventType
+from ivr import engine
+from ivr.steps import (
+    CallContext,
+    Enqueue,
+    Gather,
+    Hangup,
+    Play,
+    Record,
+    RequestCallback,
+    Result,
+    Say,
+    Step,
+    Transfer,
+    UserInput,
+)
+from webhooks import twiml
+from webhooks.channel import TwilioChannel
+from webhooks.waiting import Waiting
+
+logger = logging.getLogger(__name__)
+
+
+class UnknownCallError(LookupError):
+    """A webhook for a call this channel never saw (or whose state expired)."""
+
+
+class IvrCalls:
+    """Start and advance calls in the IVR flow."""
+
+    def __init__(self, channel: TwilioChannel, waiting: Waiting):
+        self.ch, self.waiting = channel, waiting
+
+    def start(self, sid: str, form: Mapping[str, str]) -> str:
+        """A call comes in: CALL_STARTED, then the flow's first steps (a repeat replays the first answer)."""
+        ch = self.ch
+        caller = {"from": form.get("From", ""), "to": form.get("To", ""), "caller_name": form.get("CallerName", "")}
+        if not ch.store.create(sid, {**caller, "kind": "caller"}):
+            return self.replay(sid)
+        ch.ensure_acd_config()
+        started = ch.event(sid, EventType.CALL_STARTED, {**caller, "channel": "twilio"}, "start")
+        if ch.flow is None:
+            queue = next(iter(ch.hotline.queues))
+            context = CallContext(language=ch.default_language)
+            result = Result((Enqueue(queue, language=context.language),), context)
+        else:
+            result = engine.start(ch.flow, None, self._now())
+        return self.perform(sid, result, 0, started)
+
+    def advance(self, sid: str, step: int, node: str, user_input: UserInput) -> str:
+        """The caller answered (or did not answer) the Gather of ``node`` at IVR step ``step``."""
+        state = self.ch.store.get(sid)
+        if not state:
+            raise UnknownCallError(sid)
+        context = state.context
+        if str(step) == state.get("reply_step") or step != state.step or context is None or self.ch.flow is None:
+            return state.get("reply") or str(VoiceResponse())
+        result = engine.advance(self.ch.flow, node, user_input, context, self._now())
+        return self.perform(sid, result, step)
+
+    def replay(self, sid: str) -> str:
+        return self.ch.store.get(sid).get("reply") or str(VoiceResponse())
+
+    def caller_hung_up(self, sid: str) -> None:
+        """The caller left while the IVR waited for input: IVR_EXIT (once, whatever repeats)."""
+        state = self.ch.store.get(sid)
+        node, context = state.get("node"), state.context
+        if node and context is not None:
+            fact = engine.caller_hung_up(node, context)
+            self.ch.append(self.ch.event(sid, fact.type, fact.data, "hangup"))
+            self.ch.store.update(sid, node="")
+
+    def perform(self, sid: str, result: Result, step: int, *before: CallEvent) -> str:
+        """Journal the facts, render every step, remember the reply for repeats."""
+        ch = self.ch
+        ch.append(*before, *ch.facts(sid, result.facts, step))
+        response = VoiceResponse()
+        ch.store.set_context(sid, result.context, node=result.waiting_at or "")
+        for item in result.steps:
+            self.render(sid, response, item, result.context, step + 1)
+        body = str(response)
+        ch.store.remember_reply(sid, step, body)
+        return body
+
+    def render(self, sid: str, response: VoiceResponse, item: Step, context: CallContext, next_step: int) -> None:
+        language = context.language
+        if isinstance(item, Say | Play):
+            twiml.prompt(response, item)
+        elif isinstance(item, Gather):
+            action = self.ch.urls("ivr", s=next_step, node=item.node)
+            twiml.gather(response, item, action, language)
+        elif isinstance(item, Enqueue):
+            self.waiting.enter(sid, response, item.queue, item.priority, item.skills, item.callback_key, language,
+                               item.topic)  # fmt: skip
+        elif isinstance(item, RequestCallback):
+            self.waiting.book_callback(sid, item.queue, item.priority, item.skills, language, item.topic)
+        elif isinstance(item, Record):
+            self.waiting.voicemail(sid, response, item.queue, language, item.max_seconds, prompt=False)
+        elif isinstance(item, Transfer):
+            self._transfer(sid, response, item, language)
+        elif isinstance(item, Hangup):
+            response.hangup()
+
+    def _transfer(self, sid: str, response: VoiceResponse, item: Transfer, language: str) -> None:
+        if item.queue is not None:
+            self.waiting.enter(sid, response, item.queue, item.priority, item.skills, None, language, item.topic)
+            return
+        dial = response.dial(caller_id=self.ch.store.get(sid).get("to") or None)
+        dial.number(item.number)
+
+    def _now(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.ch.now(), tz=dt.UTC)

@@ -1,0 +1,77 @@
+"""RQ jobs of the Twilio channel: thin, primitive arguments, services from bootstrap.
+
+The first argument is the hotline tag. A process that serves the app (embedded mode, tests) registers its
+channel, so its in-process jobs use the same container; a separate ``callcenter worker`` builds its own from
+the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from webhooks.channel import TwilioChannel
+
+logger = logging.getLogger(__name__)
+
+_channels: dict[str, TwilioChannel] = {}
+_lock = threading.Lock()
+
+
+def register(channel: TwilioChannel) -> None:
+    """Make ``channel`` the one this process's jobs use for its hotline tag."""
+    with _lock:
+        _channels[channel.container.keys.tag] = channel
+
+
+def channel_for(tag: str) -> TwilioChannel:
+    """The registered channel of ``tag``, or one built from the environment's settings (worker processes)."""
+    with _lock:
+        if tag not in _channels:
+            from callcenter.bootstrap import build_container
+            from callcenter.config import load_settings
+
+            settings = load_settings()
+            if settings.hotline_tag != tag:
+                raise LookupError(f"job for hotline {tag!r} on a worker configured for {settings.hotline_tag!r}")
+            _channels[tag] = TwilioChannel(build_container(settings))
+        return _channels[tag]
+
+
+def dispatch(tag: str) -> int:
+    """Handle the ACD's due deadlines and connect the calls it can offer now."""
+    from webhooks.dispatcher import Dispatcher
+
+    return Dispatcher(channel_for(tag)).run()
+
+
+def redirect(tag: str, call_sid: str, url: str) -> None:
+    """Redirect a live call to ``url`` (transfer and escalation)."""
+    channel_for(tag).rest.redirect(call_sid, url)
+
+
+def record_leg(tag: str, leg: dict[str, Any]) -> bool:
+    """Store a status callback on its call leg (forward-only, idempotent)."""
+    from webhooks.legs import LegRecorder
+
+    return LegRecorder(channel_for(tag).container.sessions).status(leg)
+
+
+def record_recording(tag: str, call_id: str, leg_sid: str, recording_sid: str, url: str) -> None:
+    """Link a finished recording to its call leg."""
+    from webhooks.legs import LegRecorder
+
+    LegRecorder(channel_for(tag).container.sessions).recording(call_id, leg_sid, recording_sid, url)
+
+
+def send_sms_survey(tag: str, call_id: str, number: str, language: str) -> str:
+    """The caller hung up first: ask the survey's first question by SMS (answered by reply)."""
+    from webhooks.survey import Survey
+
+    channel = channel_for(tag)
+    survey = Survey(channel)
+    question, body = survey.sms_text(language)
+    sid = channel.rest.send_sms(number, body)
+    survey.sms_sent(call_id, number, question, language)
+    return sid

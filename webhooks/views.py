@@ -1,0 +1,231 @@
+"""The Twilio routes. Each view: signature, parse, one service call, TwiML (or 204) back.
+
+Entry points (configured on the number / TwiML app): /twilio/voice, /twilio/fallback, /twilio/status,
+/twilio/outgoing, /twilio/sms. Every other route is reached only through URLs our own TwiML hands Twilio.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, request
+from flask.blueprints import BlueprintSetupState
+from werkzeug.datastructures import MultiDict
+
+from callcenter.config import Settings
+from callcenter.web.app import container
+from ivr.steps import Digits, NoInput, Speech, UserInput
+from webhooks import fallback, softphone, twiml
+from webhooks.ivr_calls import UnknownCallError
+from webhooks.services import TwilioServices, install, twilio_services
+from webhooks.signature import twilio_signed
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("twilio", __name__)
+
+
+def _settings() -> Settings:
+    return container().settings
+
+
+signed = twilio_signed(_settings)
+
+
+class MalformedRequestError(ValueError):
+    """A Twilio request without what the route needs."""
+
+
+@bp.record_once
+def _install(state: BlueprintSetupState) -> None:
+    install(state.app)  # type: ignore[arg-type]
+
+
+@bp.errorhandler(MalformedRequestError)
+@bp.errorhandler(UnknownCallError)
+def _malformed(exc: Exception) -> Response:
+    return twiml.bad_request(f"{type(exc).__name__}: {exc}")
+
+
+def need(source: MultiDict[str, str], name: str) -> str:
+    value = source.get(name, "").strip()
+    if not value:
+        raise MalformedRequestError(f"missing {name}")
+    return value
+
+
+def number(source: MultiDict[str, str], name: str, default: int = 0) -> int:
+    raw = source.get(name, "")
+    if raw == "":
+        return default
+    if not raw.isdigit():
+        raise MalformedRequestError(f"{name} must be a whole number, got {raw!r}")
+    return int(raw)
+
+
+def svc() -> TwilioServices:
+    return twilio_services()
+
+
+# -- calls coming in ---------------------------------------------------------------------------------------
+@bp.post("/twilio/voice")
+@signed
+def voice() -> Response:
+    return twiml.xml(svc().ivr.start(need(request.form, "CallSid"), request.form))
+
+
+@bp.post("/twilio/fallback")
+@signed
+def fallback_route() -> Response:
+    return twiml.xml(fallback.answer(need(request.form, "CallSid"), request.form))
+
+
+@bp.post("/twilio/ivr")
+@signed
+def ivr_input() -> Response:
+    sid, args = need(request.form, "CallSid"), request.args
+    step, node = number(args, "s"), need(args, "node")
+    return twiml.xml(svc().ivr.advance(sid, step, node, _user_input()))
+
+
+def _user_input() -> UserInput:
+    if request.args.get("noinput"):
+        return NoInput()
+    speech = request.form.get("SpeechResult", "")
+    if speech.strip():
+        confidence = request.form.get("Confidence", "")
+        return Speech(speech, float(confidence) if confidence.replace(".", "", 1).isdigit() else None)
+    return Digits(request.form.get("Digits", ""))
+
+
+# -- waiting ---------------------------------------------------------------------------------------------
+@bp.post("/twilio/queue/wait")
+@signed
+def queue_wait() -> Response:
+    return twiml.xml(svc().waiting.wait(need(request.form, "CallSid"), request.form.get("QueueSid", "")))
+
+
+@bp.post("/twilio/queue/key")
+@signed
+def queue_key() -> Response:
+    return twiml.xml(svc().waiting.key(need(request.form, "CallSid"), request.form.get("Digits", "")))
+
+
+@bp.post("/twilio/queue/done")
+@signed
+def queue_done() -> Response:
+    return twiml.xml(svc().waiting.done(need(request.form, "CallSid"), request.form.get("QueueResult", "")))
+
+
+@bp.post("/twilio/queue/exit")
+@signed
+def queue_exit() -> Response:
+    sid = request.args.get("call") or need(request.form, "CallSid")
+    return twiml.xml(svc().waiting.exit(sid, request.args.get("action", ""), announce=True))
+
+
+@bp.post("/twilio/voicemail/done")
+@signed
+def voicemail_done() -> Response:
+    return twiml.xml(fallback.voicemail_thanks(svc(), need(request.args, "call")))
+
+
+# -- connecting ------------------------------------------------------------------------------------------
+@bp.post("/twilio/bridge")
+@signed
+def bridge() -> Response:
+    args = request.args
+    return twiml.xml(svc().bridging.bridge(need(args, "call"), need(args, "op"), args.get("ticket", "")))
+
+
+@bp.post("/twilio/whisper")
+@signed
+def whisper() -> Response:
+    args = request.args
+    return twiml.xml(svc().bridging.whisper(need(args, "call"), need(args, "op"), args.get("ticket", "")))
+
+
+@bp.post("/twilio/whisper/accept")
+@signed
+def whisper_accept() -> Response:
+    args, digits = request.args, request.form.get("Digits", "")
+    return twiml.xml(svc().bridging.accept(need(args, "call"), need(args, "op"), "" if args.get("noinput") else digits))
+
+
+@bp.post("/twilio/dial")
+@signed
+def dial_done() -> Response:
+    args, form = request.args, request.form
+    body = svc().bridging.dial_done(
+        need(args, "call"), args.get("op", ""), form.get("DialCallStatus", ""), form.get("CallStatus", "")
+    )
+    return twiml.xml(body)
+
+
+@bp.post("/twilio/callback/operator")
+@signed
+def callback_operator() -> Response:
+    args = request.args
+    return twiml.xml(svc().callbacks.announce(need(args, "call"), need(args, "op"), args.get("ticket", "")))
+
+
+@bp.post("/twilio/callback/accept")
+@signed
+def callback_accept() -> Response:
+    args, digits = request.args, request.form.get("Digits", "")
+    return twiml.xml(
+        svc().callbacks.accept(need(args, "call"), need(args, "op"), "" if args.get("noinput") else digits)
+    )
+
+
+@bp.post("/twilio/callback/done")
+@signed
+def callback_done() -> Response:
+    return twiml.xml(svc().callbacks.done(need(request.args, "call"), need(request.args, "op")))
+
+
+# -- after the conversation ------------------------------------------------------------------------------
+@bp.post("/twilio/survey")
+@signed
+def survey_answer() -> Response:
+    args = request.args
+    digits = "" if args.get("noinput") else request.form.get("Digits", "")
+    body = svc().survey.answer(need(args, "call"), number(args, "q"), digits, number(args, "retry"))
+    return twiml.xml(body)
+
+
+@bp.post("/twilio/sms")
+@signed
+def sms() -> Response:
+    body = svc().survey.sms_reply(need(request.form, "From"), request.form.get("Body", ""))
+    return twiml.xml(body) if body else twiml.no_content()
+
+
+# -- callbacks -------------------------------------------------------------------------------------------
+@bp.post("/twilio/status")
+@signed
+def status() -> Response:
+    need(request.form, "CallSid")
+    need(request.form, "CallStatus")
+    args = request.args
+    svc().status.status(request.form, args.get("call", ""), args.get("op", ""), args.get("leg", ""))
+    return twiml.no_content()
+
+
+@bp.post("/twilio/recording")
+@signed
+def recording() -> Response:
+    need(request.form, "RecordingSid")
+    args = request.args
+    svc().status.recording(request.form, args.get("call", ""), args.get("kind", ""), args.get("queue", ""))
+    return twiml.no_content()
+
+
+# -- operators' softphones -------------------------------------------------------------------------------
+@bp.post("/twilio/outgoing")
+@signed
+def outgoing() -> Response:
+    return twiml.xml(softphone.outgoing(svc(), request.form))
+
+
+bp.add_url_rule("/api/v1/operators/me/voice-token", view_func=softphone.voice_token, methods=["POST"])

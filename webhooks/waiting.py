@@ -1,0 +1,214 @@
+"""Callers in our ACD, held in a Twilio queue: entering, the wait loop, the callback key, leaving.
+
+Twilio queues are strictly FIFO, so Twilio only holds the caller: the wait loop announces the position and
+estimated wait our ACD computes, offers the callback key (the caller keeps their place), and pokes the
+dispatcher, which makes the routing decisions and pushes the caller out to the bridge.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from callcenter.domain.events import EventType
+from callcenter.domain.operator import AcdError
+from ivr import prompts
+from webhooks import twiml
+from webhooks.channel import TwilioChannel
+
+logger = logging.getLogger(__name__)
+
+GONE_RESULTS = ("hangup",)
+FAILED_RESULTS = ("queue-full", "error", "system-error")
+
+
+class Waiting:
+    """The queue part of a Twilio call."""
+
+    def __init__(self, channel: TwilioChannel):
+        self.ch = channel
+
+    # -- entering ------------------------------------------------------------------------------------------
+    def enter(
+        self,
+        sid: str,
+        response: VoiceResponse,
+        queue: str,
+        priority: int,
+        skills: Mapping[str, int],
+        callback_key: str | None,
+        language: str,
+        topic: str | None,
+    ) -> None:
+        """Queue the call in our ACD; render what its answer means (hold, callback booked or voicemail)."""
+        ch, state = self.ch, self.ch.store.get(sid)
+        data = {"topic": topic} if topic else None
+        result = ch.acd.enqueue(sid, queue, ch.now(), priority=priority, skills=skills, channel="twilio",
+                                caller=state.get("from", ""), language=language, data=data)  # fmt: skip
+        ch.store.update(sid, queue=result.queue, cbkey=callback_key or "", lang=language)
+        if result.action == "voicemail":
+            self.voicemail(sid, response, result.queue, language, 120, prompt=True)
+        elif result.action == "callback":
+            ch.store.update(sid, exit="callback")
+            twiml.say(response, prompts.system("callback_confirmed", language), language)
+            response.hangup()
+        else:
+            self.hold(sid, response, result.queue)
+        ch.poke()
+
+    def hold(self, sid: str, response: VoiceResponse, queue: str) -> None:
+        """``<Enqueue>`` into the Twilio queue of ``queue`` with our wait loop."""
+        urls = self.ch.urls
+        response.enqueue(self.ch.twilio_queue(queue), wait_url=urls("queue/wait"), wait_url_method="POST",
+                         action=urls("queue/done"), method="POST")  # fmt: skip
+
+    def book_callback(
+        self, sid: str, queue: str, priority: int, skills: Mapping[str, int], language: str, topic: str | None
+    ) -> None:
+        """The IVR booked a callback: the call waits in the ACD as a callback to the caller's number."""
+        ch, state = self.ch, self.ch.store.get(sid)
+        data = {"topic": topic} if topic else None
+        number = state.get("from", "")
+        result = ch.acd.enqueue(sid, queue, ch.now(), priority=priority, skills=skills, channel="twilio",
+                                caller=number, language=language, data=data)  # fmt: skip
+        if result.action != "callback":
+            ch.acd.request_callback(sid, number, ch.now())
+        ch.store.update(sid, queue=result.queue, exit="callback", lang=language)
+        ch.poke()
+
+    def voicemail(
+        self, sid: str, response: VoiceResponse, queue: str, language: str, seconds: int, prompt: bool
+    ) -> None:
+        """Record a message (the recording callback journals VOICEMAIL and RECORDING)."""
+        urls = self.ch.urls
+        if prompt:
+            twiml.say(response, prompts.system("voicemail_prompt", language) if _has("voicemail_prompt") else
+                      _VOICEMAIL_PROMPT.get(language, _VOICEMAIL_PROMPT["en"]), language)  # fmt: skip
+        response.record(action=urls("voicemail/done", call=sid), method="POST", max_length=seconds, play_beep=True,
+                        recording_status_callback=urls("recording", call=sid, kind="voicemail", queue=queue),
+                        recording_status_callback_method="POST")  # fmt: skip
+        response.hangup()
+
+    # -- the wait loop -------------------------------------------------------------------------------------
+    def wait(self, sid: str, queue_sid: str) -> str:
+        """One turn of the wait loop: position, estimated wait, callback offer, hold music."""
+        ch = self.ch
+        state = ch.store.get(sid)
+        if queue_sid and state.get("queue_sid") != queue_sid:
+            ch.store.update(sid, queue_sid=queue_sid)
+        response = VoiceResponse()
+        try:
+            position = ch.acd.position(sid, ch.now())
+        except AcdError:
+            response.leave()
+            return str(response)
+        if position.state == "ringing":
+            response.pause(length=2)  # the push to the operator's bridge is on its way
+        elif position.state != "waiting" or not position.position:
+            response.leave()
+        else:
+            ch.poke()
+            self._announce(response, position.position, position.estimated_wait, state.language or ch.default_language,
+                           state.get("cbkey", ""))  # fmt: skip
+        return str(response)
+
+    def _announce(self, response: VoiceResponse, position: int, wait: float | None, language: str, key: str) -> None:
+        twiml.say(response, prompts.queue_announcement(position, wait, language), language)
+        if not key:
+            response.play(twiml.HOLD_MUSIC)
+            return
+        gather = twiml.digits_gather(response, self.ch.urls("queue/key"), timeout=1)
+        twiml.say(gather, prompts.callback_offer(key, language), language)
+        gather.play(twiml.HOLD_MUSIC)
+
+    def key(self, sid: str, digits: str) -> str:
+        """A key pressed while waiting: the callback key books a callback (keeping the place) and hangs up."""
+        ch, state = self.ch, self.ch.store.get(sid)
+        response = VoiceResponse()
+        if not state.get("cbkey") or digits.strip() != state.get("cbkey"):
+            return str(response)  # any other key: back to the wait loop
+        language = state.language or ch.default_language
+        try:
+            ch.acd.request_callback(sid, state.get("from", ""), ch.now())
+        except AcdError as exc:
+            logger.info("call %s: callback not booked: %s", sid, exc)
+            return str(response)
+        ch.store.update(sid, exit="callback")
+        twiml.say(response, prompts.system("callback_confirmed", language), language)
+        response.leave()
+        return str(response)
+
+    # -- leaving -------------------------------------------------------------------------------------------
+    def done(self, sid: str, result: str) -> str:
+        """The caller left the Twilio queue (the ``<Enqueue action>``): act on why."""
+        ch, state = self.ch, self.ch.store.get(sid)
+        response = VoiceResponse()
+        if result in GONE_RESULTS:
+            self.caller_gone(sid)
+        elif result in FAILED_RESULTS:
+            logger.error("call %s: Twilio queue failed (%s)", sid, result)
+            self.caller_gone(sid)
+            twiml.say(response, prompts.system("apology", state.language or ch.default_language),
+                      state.language or ch.default_language)  # fmt: skip
+            response.hangup()
+        elif result == "leave":
+            return self.exit(sid, state.get("exit", ""))
+        return str(response)
+
+    def exit(self, sid: str, action: str, announce: bool = False) -> str:
+        """TwiML for a caller taken out of the queue by our ACD: callback, voicemail, overflow, hangup."""
+        ch, state = self.ch, self.ch.store.get(sid)
+        language = state.language or ch.default_language
+        response = VoiceResponse()
+        if action == "callback":
+            if announce:
+                twiml.say(response, prompts.system("callback_confirmed", language), language)
+            response.hangup()
+        elif action == "voicemail":
+            self.voicemail(sid, response, state.get("queue", ""), language, 120, prompt=True)
+        elif action in ("overflow", "transferred"):
+            if action == "transferred":
+                twiml.say(response, prompts.system("transferring", language), language)
+            position = ch.acd.position(sid, ch.now())
+            ch.store.update(sid, queue=position.queue, exit="")
+            self.hold(sid, response, position.queue)
+            ch.poke()
+        else:
+            twiml.say(response, prompts.system("goodbye", language), language)
+            response.hangup()
+        return str(response)
+
+    def caller_gone(self, sid: str) -> None:
+        """The caller hung up: abandoned while waiting/ringing, completed by the caller while connected."""
+        ch = self.ch
+        try:
+            kind = ch.acd.hangup(sid, ch.now(), by="caller")
+        except AcdError:
+            return  # not in the ACD, or already ended (a repeated callback)
+        if kind == EventType.COMPLETED_BY_CALLER.value:
+            self.after_caller_hung_up(sid)
+        ch.poke()
+
+    def after_caller_hung_up(self, sid: str) -> None:
+        """The caller hung up on the operator: the SMS survey may follow (a job; its Messaging port is Twilio)."""
+        survey = self.ch.hotline.survey
+        state = self.ch.store.get(sid)
+        if (
+            survey.enabled
+            and survey.sms_when_caller_hung_up
+            and survey.questions
+            and state.get("from", "").startswith("+")
+        ):
+            self.ch.enqueue_job("send_sms_survey", sid, state["from"], state.language or self.ch.default_language)
+
+
+_VOICEMAIL_PROMPT = {
+    "hu": "Kérjük, a sípszó után hagyjon üzenetet, és visszahívjuk.",
+    "en": "Please leave a message after the tone and we will call you back.",
+}
+
+
+def _has(key: str) -> bool:
+    return key in prompts.SYSTEM
