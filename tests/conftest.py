@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import redis
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from callcenter.bootstrap import Container, build_container
 from callcenter.config import Settings
@@ -190,3 +191,16 @@ def app(container: Container):  # noqa: ANN201 - flask.Flask
 @pytest.fixture
 def client(app):  # noqa: ANN001, ANN201
     return app.test_client()
+
+
+@pytest.fixture(name="redis")
+def redis_fixture(redis_client: redis.Redis) -> redis.Redis:
+    """Alias of ``redis_client`` (STYLE.md's fixture name)."""
+    return redis_client
+
+
+@pytest.fixture
+def session(container: Container) -> Iterator[Session]:
+    """A SQL session on the test's database (rolled back if the test leaves it open)."""
+    with container.sessions() as db_session:
+        yield db_session
