@@ -7,14 +7,17 @@ import textwrap
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from callcenter.domain.call_summary import summarize
 from callcenter.domain.events import CallEvent, EventType
 from callcenter.hotline import load_hotline, parse_hotline
 from ivr import engine
-from ivr.flow import Flow, flow_from_hotline
+from ivr.flow import Flow, MenuNode, flow_from_hotline
+from ivr.flowcheck import check_graph
+from ivr.flowparse import Catalogue, FlowReader
+from ivr.hours import Hours
 from ivr.steps import (
     TERMINAL_STEPS,
     CallContext,
@@ -603,3 +606,64 @@ def test_callback_offer_asks_first_and_books_on_its_key() -> None:
 def test_declining_the_callback_offer_goes_on_without_complaint(answer: UserInput) -> None:
     result = call(flow_of(OFFER), [answer])[-1]
     assert result.steps == (Enqueue("general", 0, {}, None, "hu", None),)
+
+
+# --- any valid flow: a caller who falls silent always leaves -----------------------------------------------
+
+BOTH = {"hu": "Szöveg.", "en": "Text."}
+
+
+def node_template(kind: str, targets: list[int], retries: int) -> dict[str, object]:
+    t = [f"n{i}" for i in targets]
+    templates: dict[str, dict[str, object]] = {
+        "menu": {"prompt": BOTH, "choices": {"1": t[0], "2": {"next": t[1], "set": {"topic": "internet"}}},
+                 "on_failure": t[2], "retries": retries},
+        "language": {"prompt": BOTH, "choices": {"1": "hu", "2": "en"}, "next": t[0], "retries": retries},
+        "business_hours": {"open": t[0], "closed": t[1]},
+        "set": {"set": {"priority": 1, "skill": "billing"}, "next": t[0]},
+        "message": {"prompt": BOTH, "next": t[0]},
+        "self_service": {"topic": "internet", "next": t[0], "after": t[1]},
+        "offer": {"queue": "general", "offer": BOTH, "decline": t[0]},
+        "enqueue": {"queue": "general"},
+        "voicemail": {},
+        "transfer": {"queue": "level2"},
+        "hangup": {},
+    }  # fmt: skip
+    return {"type": "callback" if kind == "offer" else kind, **templates[kind]}
+
+
+@st.composite
+def valid_flows(draw: st.DrawFn) -> Flow:
+    size = draw(st.integers(2, 7))
+    kinds = st.sampled_from(["menu", "language", "business_hours", "set", "message", "self_service", "offer",
+                             "enqueue", "voicemail", "transfer", "hangup"])  # fmt: skip
+    nodes = {
+        f"n{i}": node_template(
+            draw(kinds), draw(st.lists(st.integers(0, size - 1), min_size=3, max_size=3)), draw(st.integers(0, 2))
+        )  # fmt: skip
+        for i in range(size)
+    }
+    catalogue = Catalogue(("hu", "en"), "hu", {"general": False, "level2": True}, frozenset({"billing"}),
+                          Hours(weekly={0: ((480, 1200),)}))  # fmt: skip
+    parsed = FlowReader(catalogue).read({"start": "n0", "nodes": nodes})
+    problems = parsed.problems + check_graph(parsed)
+    assume(parsed.flow is not None and all("unreachable" in p.message for p in problems))
+    assert parsed.flow is not None
+    return parsed.flow
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(flow=valid_flows(), sequence=st.lists(inputs, max_size=8), now=st.sampled_from(MOMENTS))
+def test_in_any_valid_flow_a_caller_who_falls_silent_always_leaves(
+    flow: Flow, sequence: list[UserInput], now: dt.datetime
+) -> None:
+    bound = len(sequence) + sum(n.retries + 1 for n in flow.nodes.values() if isinstance(n, MenuNode)) + 1
+    result = engine.start(flow, None, now, OUTAGE)
+    for answered in range(bound + 1):
+        if result.finished:
+            break
+        user_input = sequence[answered] if answered < len(sequence) else NoInput()
+        assert result.waiting_at is not None
+        result = engine.advance(flow, result.waiting_at, user_input, result.context, now, OUTAGE)
+    assert result.finished, f"still in the IVR after {bound} answers"
+    assert isinstance(result.steps[-1], TERMINAL_STEPS)
