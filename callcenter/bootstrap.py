@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from callcenter.config import Settings
 from callcenter.hotline import Hotline
 from callcenter.journal import JournalWriter
+from callcenter.kpi.live import LiveKpiProjection
 from callcenter.storage import db
 from callcenter.storage.event_store import SqlEventStore
 from callcenter.ticket_projection import TicketProjection
@@ -83,6 +84,7 @@ def build_container(settings: Settings, redis_clients: RedisClients | None = Non
     journal = RedisJournal(clients.live, keys, consumer=consumer_name())
     writer = JournalWriter(journal, SqlEventStore(sessions), sessions, batch_size=settings.journal_batch_size)
     writer.add_projection(TicketProjection(settings.hotline, time.time))
+    writer.add_projection(LiveKpiProjection(clients.live, keys, settings.hotline.kpi))
     return Container(
         settings=settings,
         engine=engine,
