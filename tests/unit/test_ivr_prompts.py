@@ -111,3 +111,22 @@ def test_speech_normalisation_drops_accents_case_and_punctuation() -> None:
     assert normalize("Számlázás, KÉREM!") == "szamlazas kerem"
     assert match("árvíztűrő tükörfúrógép", [("arvizturo", "1")], "hu", ["1"]) == "1"
     assert match("nem tudom", [("számla", "1")], "hu", ["1"]) is None
+
+
+@pytest.mark.parametrize(
+    ("said", "key"),
+    [
+        ("a számlámmal van gond", "1"),
+        ("nem megy az internetem", "2"),
+        ("a második szintre kérem", "9"),
+        ("tv is broken", "3"),
+        ("hello", None),
+    ],
+)
+def test_speech_matches_hungarian_words_with_endings(said: str, key: str | None) -> None:
+    phrases = [("számla", "1"), ("internet", "2"), ("tv", "3"), ("második szint", "9")]
+    assert match(said, phrases, "hu", ["1", "2", "3", "9"]) == key
+
+
+def test_short_phrase_words_must_match_whole() -> None:
+    assert match("tvs", [("tv", "3")], "en", ["3"]) is None
