@@ -133,7 +133,7 @@ class FlowReader(PartReader):
         holiday = self._target(spec, "holiday", path, required=False)
         hours = self.cat.hours
         if "hours" in spec:
-            hours = parse_hours(spec["hours"], (*path, "hours"), self.out.problems)
+            hours = parse_hours(spec["hours"], (*path, "hours"), self.out.problems, base=self.cat.hours)
         if hours is not None and not any(hours.weekly.values()):
             self._problem(path, "no opening hours: give this node 'hours' or the hotline 'business_hours.weekly'")
         if targets[0] is None or targets[1] is None or hours is None:

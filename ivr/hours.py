@@ -51,21 +51,24 @@ class Hours:
         return any(start <= minute < end for start, end in self.weekly.get(local.weekday(), ()))
 
 
-def parse_hours(raw: Any, path: YamlPath, problems: list[Problem]) -> Hours | None:
-    """Read a ``{timezone, weekly, holidays}`` mapping, adding a Problem for each bad part."""
+def parse_hours(raw: Any, path: YamlPath, problems: list[Problem], base: Hours | None = None) -> Hours | None:
+    """Read a ``{timezone, weekly, holidays}`` mapping, adding a Problem for each bad part.
+
+    A part that is left out comes from ``base`` (the hotline's hours, for a node's override).
+    """
     if not isinstance(raw, Mapping):
         problems.append(Problem(path, "must be a mapping with timezone, weekly and holidays"))
         return None
-    before = len(problems)
+    before, base = len(problems), base or Hours()
     for key in raw:
         if key not in ("timezone", "weekly", "holidays"):
             problems.append(Problem((*path, key), f"unknown field {key!r}"))
-    timezone = _timezone(raw.get("timezone", DEFAULT_TIMEZONE), (*path, "timezone"), problems)
-    weekly = _weekly(raw.get("weekly") or {}, (*path, "weekly"), problems)
-    holidays = _holidays(raw.get("holidays") or (), (*path, "holidays"), problems)
+    timezone = _timezone(raw["timezone"], (*path, "timezone"), problems) if "timezone" in raw else base.timezone
+    weekly = _weekly(raw["weekly"] or {}, (*path, "weekly"), problems) if "weekly" in raw else base.weekly
+    holidays = _holidays(raw["holidays"] or (), (*path, "holidays"), problems) if "holidays" in raw else None
     if len(problems) > before:
         return None
-    return Hours(timezone=timezone, weekly=weekly, holidays=holidays)
+    return Hours(timezone=timezone, weekly=weekly, holidays=base.holidays if holidays is None else holidays)
 
 
 def _timezone(name: Any, path: YamlPath, problems: list[Problem]) -> str:

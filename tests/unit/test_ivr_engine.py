@@ -284,6 +284,18 @@ def test_holiday_is_closed_all_day() -> None:
     assert opened(flow, dt.datetime(2026, 12, 31, 10, 0, tzinfo=BUDAPEST))
 
 
+def test_a_node_override_keeps_the_hotline_parts_it_does_not_give() -> None:
+    flow = flow_of(HOURS.replace("    closed: bye", "    closed: bye\n    hours: {holidays: [2026-11-30]}"))
+    assert not opened(flow, MONDAY_10)
+    assert opened(flow, dt.datetime(2026, 12, 7, 10, 0, tzinfo=BUDAPEST))
+
+
+def test_a_node_override_in_another_time_zone() -> None:
+    flow = flow_of(HOURS.replace("    closed: bye", "    closed: bye\n    hours: {timezone: Europe/London}"))
+    assert opened(flow, dt.datetime(2026, 11, 30, 8, 30, tzinfo=UTC))
+    assert not opened(flow, dt.datetime(2026, 11, 30, 7, 30, tzinfo=UTC))
+
+
 SPRING_FORWARD = HOURS.replace("    closed: bye", "    closed: bye\n    hours: {weekly: {sun: ['01:00-04:00']}}")
 FALL_BACK = HOURS.replace("    closed: bye", "    closed: bye\n    hours: {weekly: {sun: ['02:00-03:00']}}")
 
