@@ -1,0 +1,98 @@
+"""The simulator on the real ACD (production Lua scripts) reproduces Erlang C and Erlang A.
+
+Statistical checks run on the in-process Redis emulation with fixed seeds; each tolerance is 4.78 batch-means
+standard errors (Student t with 9 degrees of freedom: one false alarm in 2,000 comparisons, were the seeds drawn
+afresh). These runs are short (the emulation does ~200 calls/s), so near saturation their tolerance is wide;
+the call-by-call comparison below shows the real ACD serves every caller exactly as the reference FIFO model
+does, whose long runs (tests/unit/test_simulation_engine.py) pin Erlang C and A down to a few per cent.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from callcenter.domain.call_summary import CallSummary
+from callcenter.simulation.engine import Simulation
+from callcenter.simulation.measure import SimulationResult, call_summaries, measure
+from callcenter.simulation.redis_acd import RedisAcd
+from callcenter.simulation.scenario import Scenario, single_queue
+from queueing.connection import RedisClients, connect
+from queueing.keys import Keys
+from tests.support.batch_means import abandonment, answered_within, asa, batch_estimate
+from tests.support.memory_acd import MemoryAcd
+
+AHT = 60.0
+THRESHOLD = 20
+
+
+def simulate(scenario: Scenario, clients: RedisClients, keys: Keys) -> tuple[SimulationResult, list[CallSummary]]:
+    acd = RedisAcd(clients.live, keys, scenario.hotline(), seed=scenario.seed)
+    result = measure(scenario, Simulation(scenario, acd).run(), acd.events())
+    calls = [c for c in call_summaries(acd.events()) if (c.enqueued_at or 0.0) >= result.run.warmup_until]
+    return result, calls
+
+
+def simulate_embedded(scenario: Scenario) -> tuple[SimulationResult, list[CallSummary]]:
+    clients = connect(None)
+    try:
+        return simulate(scenario, clients, Keys(tag="t" + uuid.uuid4().hex[:12]))
+    finally:
+        clients.close()
+
+
+def scenario_at(
+    operators: int, occupancy: float, calls: int, seed: int, patience: float = 0.0, warmup: bool = True
+) -> Scenario:
+    """One queue offered ``occupancy * operators`` Erlangs of exponential 60 s calls."""
+    rate_per_hour = occupancy * operators * 3600 / AHT
+    return single_queue(
+        operators, rate_per_hour, AHT, calls, seed=seed, patience_seconds=patience,
+        threshold_seconds=THRESHOLD, warmup_calls=calls // 10 if warmup else 0,
+    )  # fmt: skip
+
+
+def test_real_acd_gives_every_caller_the_wait_of_the_reference_fifo_model(
+    redis_clients: tuple[RedisClients, Keys],
+) -> None:
+    scenario = scenario_at(operators=4, occupancy=0.95, calls=600, seed=21, patience=60.0, warmup=False)
+    _, real = simulate(scenario, *redis_clients)
+    reference = MemoryAcd(scenario.hotline())
+    Simulation(scenario, reference).run()
+    expected = {c.call_id: (c.outcome, round(c.wait_seconds or 0, 6)) for c in call_summaries(reference.events())}
+    got = {c.call_id: (c.outcome, round(c.wait_seconds or 0, 6)) for c in real}
+    assert got == expected
+    assert {outcome for outcome, _ in got.values()} == {"answered", "abandoned"}
+
+
+@pytest.mark.parametrize(
+    ("operators", "occupancy", "calls"),
+    [(3, 0.6, 2000), (5, 0.8, 2000), (12, 0.95, 2500)],
+)
+def test_simulated_asa_and_service_level_agree_with_erlang_c(operators: int, occupancy: float, calls: int) -> None:
+    result, calls_measured = simulate_embedded(scenario_at(operators, occupancy, calls, seed=operators))
+    predicted = result.prediction
+    assert result.model == "erlang_c" and predicted is not None
+    measured_asa = batch_estimate(calls_measured, asa)
+    measured_sl = batch_estimate(calls_measured, answered_within(THRESHOLD))
+    assert measured_asa.agrees_with(predicted.asa), f"ASA {measured_asa} vs Erlang C {predicted.asa:.4f}"
+    assert measured_sl.agrees_with(predicted.answered_within), f"SL {measured_sl} vs {predicted.answered_within:.4f}"
+    assert result.overall.service_level == pytest.approx(measured_sl.value)  # the KPI code says the same
+
+
+@pytest.mark.parametrize(
+    ("operators", "occupancy", "patience", "calls"),
+    [(4, 0.9, 60.0, 2000), (8, 1.1, 120.0, 2000)],
+)
+def test_simulated_abandonment_agrees_with_erlang_a(
+    operators: int, occupancy: float, patience: float, calls: int
+) -> None:
+    result, calls_measured = simulate_embedded(scenario_at(operators, occupancy, calls, operators, patience))
+    predicted = result.prediction
+    assert result.model == "erlang_a" and predicted is not None
+    measured = batch_estimate(calls_measured, abandonment)
+    assert measured.agrees_with(predicted.p_abandon), f"abandonment {measured} vs Erlang A {predicted.p_abandon:.4f}"
+    measured_asa = batch_estimate(calls_measured, asa)
+    assert measured_asa.agrees_with(predicted.asa), f"ASA {measured_asa} vs Erlang A {predicted.asa:.4f}"
+    assert result.overall.abandonment_rate == pytest.approx(measured.value)
