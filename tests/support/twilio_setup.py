@@ -1,0 +1,73 @@
+"""Fixtures of the Twilio tests: the app with Twilio configured, a fake Twilio REST server, the driver.
+
+Import the fixtures into a test module (``from tests.support.twilio_setup import *``-free: name them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from callcenter.bootstrap import Container, build_container
+from callcenter.config import Settings, TwilioSettings
+from tests.support.twilio_driver import Clock, TwilioDriver
+from tests.support.twilio_fake import ACCOUNT_SID, FakeTwilio
+
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+OPEN = 1796115600.0  # Tuesday 1 December 2026, 10:00 in Budapest: the demo hotline is open
+CLOSED = 1796158800.0  # the same day at 22:00: closed
+
+
+def twilio_settings(settings: Settings, api_base_url: str = "") -> Settings:
+    return dataclasses.replace(
+        settings,
+        twilio=TwilioSettings(
+            account_sid=ACCOUNT_SID,
+            auth_token=AUTH_TOKEN,
+            api_key_sid="SK" + "c" * 32,
+            api_key_secret="secret-of-the-api-key",
+            twiml_app_sid="AP" + "d" * 32,
+            caller_id="+3612345678",
+            api_base_url=api_base_url,
+        ),
+    )
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    fake = FakeTwilio(auth=(ACCOUNT_SID, AUTH_TOKEN)).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(OPEN)
+
+
+@pytest.fixture
+def tw_container(settings: Settings, redis_clients: Any, fake_twilio: FakeTwilio, clock: Clock) -> Iterator[Container]:
+    built = build_container(twilio_settings(settings, fake_twilio.base_url), redis_clients=redis_clients[0])
+    built.clock = clock
+    yield built
+    built._stop.set()
+    built.engine.dispose()
+
+
+@pytest.fixture
+def tw_app(tw_container: Container) -> Any:
+    from callcenter.web.app import create_app
+
+    app = create_app(container=tw_container)
+    app.config.update(TESTING=True)
+    return app
+
+
+@pytest.fixture
+def driver(tw_app: Any, tw_container: Container, fake_twilio: FakeTwilio) -> TwilioDriver:
+    return TwilioDriver(
+        tw_app.test_client(), tw_container, fake_twilio, AUTH_TOKEN, tw_container.settings.public_base_url
+    )
