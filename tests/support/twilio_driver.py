@@ -158,8 +158,15 @@ class Leg:
 
     def form(self) -> dict[str, str]:
         status = "completed" if self.state == "ended" else "in-progress"
-        form = {"CallSid": self.sid, "AccountSid": ACCOUNT_SID, "From": self.frm, "To": self.to,
-                "CallStatus": status, "Direction": self.direction, **EXTRA}  # fmt: skip
+        form = {
+            "CallSid": self.sid,
+            "AccountSid": ACCOUNT_SID,
+            "From": self.frm,
+            "To": self.to,
+            "CallStatus": status,
+            "Direction": self.direction,
+            **EXTRA,
+        }
         if self.parent:
             form["ParentCallSid"] = self.parent
         return form
@@ -239,8 +246,13 @@ class Leg:
 
     def _wait_turn(self) -> None:
         members = self.driver.fake.in_queue.get(self.queue_sid, set())
-        wait_form = {"QueueSid": self.queue_sid, "QueuePosition": "1", "QueueTime": "5", "AvgQueueTime": "20",
-                     "CurrentQueueSize": str(len(members))}  # fmt: skip
+        wait_form = {
+            "QueueSid": self.queue_sid,
+            "QueuePosition": "1",
+            "QueueTime": "5",
+            "AvgQueueTime": "20",
+            "CurrentQueueSize": str(len(members)),
+        }
         self.post(self.enqueue.get("waitUrl"), wait_form)
 
     def _leave_queue(self) -> None:
@@ -271,8 +283,13 @@ class Leg:
         if dial is None or not dial.get("action"):
             self._continue()
             return
-        extra = {"DialCallStatus": dial_status, "DialCallSid": peer.sid if peer else "", "DialCallDuration": "42",
-                 "DialBridged": "true" if dial_status == "completed" else "false", "CallStatus": call_status}  # fmt: skip
+        extra = {
+            "DialCallStatus": dial_status,
+            "DialCallSid": peer.sid if peer else "",
+            "DialCallDuration": "42",
+            "DialBridged": "true" if dial_status == "completed" else "false",
+            "CallStatus": call_status,
+        }
         self.post(dial.get("action"), extra, run=run)
         recording = dial.get("recordingStatusCallback")
         if recording and dial_status == "completed" and peer is not None and peer.state == "ended":
@@ -294,8 +311,15 @@ class Leg:
             self.driver.status(self.status_url, form)
 
     def _recording(self, rec_sid: str, url: str, seconds: int) -> dict[str, str]:
-        return {"AccountSid": ACCOUNT_SID, "CallSid": self.sid, "RecordingSid": rec_sid, "RecordingUrl": url,
-                "RecordingStatus": "completed", "RecordingDuration": str(seconds), "RecordingChannels": "1"}  # fmt: skip
+        return {
+            "AccountSid": ACCOUNT_SID,
+            "CallSid": self.sid,
+            "RecordingSid": rec_sid,
+            "RecordingUrl": url,
+            "RecordingStatus": "completed",
+            "RecordingDuration": str(seconds),
+            "RecordingChannels": "1",
+        }
 
 
 @dataclass
@@ -387,16 +411,34 @@ class TwilioDriver:
         return leg
 
     def operator_leg(self, operator: str, caller: Leg, noun: ET.Element) -> OperatorLeg:
-        leg = OperatorLeg(self, self.fake.new_sid("CA"), caller.frm, f"client:{operator}", direction="outbound-dial",
-                          parent=caller.sid, status_url=noun.get("statusCallback", ""),
-                          behaviour=self.behaviour.get(operator, "answer"), noun=noun, caller=caller)  # fmt: skip
+        leg = OperatorLeg(
+            self,
+            self.fake.new_sid("CA"),
+            caller.frm,
+            f"client:{operator}",
+            direction="outbound-dial",
+            parent=caller.sid,
+            status_url=noun.get("statusCallback", ""),
+            behaviour=self.behaviour.get(operator, "answer"),
+            noun=noun,
+            caller=caller,
+        )
         self.legs[leg.sid] = leg
         return leg
 
     def number_leg(self, number: str, caller: Leg, noun: ET.Element) -> OperatorLeg:
-        leg = OperatorLeg(self, self.fake.new_sid("CA"), caller.frm, number, direction="outbound-dial",
-                          parent=caller.sid, status_url=noun.get("statusCallback", ""),
-                          behaviour=self.behaviour.get(number, "answer"), noun=None, caller=caller)  # fmt: skip
+        leg = OperatorLeg(
+            self,
+            self.fake.new_sid("CA"),
+            caller.frm,
+            number,
+            direction="outbound-dial",
+            parent=caller.sid,
+            status_url=noun.get("statusCallback", ""),
+            behaviour=self.behaviour.get(number, "answer"),
+            noun=None,
+            caller=caller,
+        )
         self.legs[leg.sid] = leg
         return leg
 
@@ -463,8 +505,14 @@ class TwilioDriver:
         form = request.form
         to = str(form["To"])
         operator = to.removeprefix("client:")
-        leg = Leg(self, request.sid, str(form.get("From", "")), to, direction="outbound-api",
-                  status_url=str(form.get("StatusCallback", "")))  # fmt: skip
+        leg = Leg(
+            self,
+            request.sid,
+            str(form.get("From", "")),
+            to,
+            direction="outbound-api",
+            status_url=str(form.get("StatusCallback", "")),
+        )
         self.legs[leg.sid] = leg
         behaviour = self.behaviour.get(operator, "answer")
         leg.status("initiated")
