@@ -16,6 +16,10 @@ logger = logging.getLogger(__name__)
 # "module:attribute" of every blueprint the app serves. Add yours here.
 BLUEPRINTS: list[str] = [
     "callcenter.web.health:bp",
+    "callcenter.web.api:bp",  # tickets, KB, auth, operators, queues (issue 6)
+    "callcenter.web.api_operators:bp",
+    "callcenter.web.api_tickets:bp",
+    "callcenter.web.api_kb:bp",
     "webhooks.views:bp",
 ]
 

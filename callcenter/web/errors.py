@@ -35,6 +35,7 @@ STATUS_OF: dict[str, int] = {
     "InvalidCredentialsError": 401,
     "CsrfTokenError": 403,
     "TooManyLoginAttemptsError": 429,
+    "AcdUnavailableError": 503,
 }
 
 
