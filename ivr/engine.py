@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, Protocol
 
-from callcenter.domain.events import EventType
 from ivr import prompts, speech
+from ivr.journal import exit_fact, input_fact
 from ivr.nodes import (
     Assignment,
     BusinessHoursNode,
@@ -101,7 +101,7 @@ def advance(
     user_input = _nothing_as_no_input(user_input)
     choice = choose(menu, user_input, context.language)
     run = _Run(flow, now, self_service, context if choice is None else apply(context, choice.assign))
-    run.facts.append(_input_fact(menu, user_input, choice, run.ctx))
+    run.facts.append(input_fact(menu.id, user_input, None if choice is None else choice.key, run.ctx))
     if choice is not None:
         return run.go(choice.next)
     return run.failed(menu, user_input)
@@ -109,7 +109,7 @@ def advance(
 
 def caller_hung_up(node_id: str, context: CallContext) -> Fact:
     """The IVR_EXIT fact for a caller who hung up while the IVR was waiting at ``node_id``."""
-    return _exit_fact(node_id, "caller_hung_up", context)
+    return exit_fact(node_id, "caller_hung_up", context)
 
 
 def choose(menu: MenuNode, user_input: UserInput, language: str) -> Choice | None:
@@ -259,7 +259,7 @@ class _Run:
         return self.ctx.language, self.ctx.topic
 
     def _leave(self, node_id: str, reason: str) -> None:
-        self.facts.append(_exit_fact(node_id, reason, self.ctx))
+        self.facts.append(exit_fact(node_id, reason, self.ctx))
 
     def _system(self, key: str) -> Text:
         return Text({lang: prompts.system(key, lang) for lang in self.flow.languages})
@@ -305,30 +305,3 @@ def _menu(flow: Flow, node_id: str) -> MenuNode:
     if not isinstance(node, MenuNode):
         raise NotWaitingForInputError(f"node {node_id!r} does not take input")
     return node
-
-
-def _input_fact(menu: MenuNode, user_input: UserInput, choice: Choice | None, ctx: CallContext) -> Fact:
-    """IVR_INPUT with what was given and chosen, and the language and topic the call has now."""
-    data: dict[str, Any] = {"node": menu.id, "attempt": ctx.retries + 1, "choice": choice and choice.key}
-    data.update(language=ctx.language, topic=ctx.topic)
-    if isinstance(user_input, Digits):
-        data.update(kind="dtmf", input=user_input.digits)
-    elif isinstance(user_input, Speech):
-        data.update(kind="speech", input=user_input.text, confidence=user_input.confidence)
-    else:
-        data.update(kind="timeout", input="")
-    return Fact(EventType.IVR_INPUT, data)
-
-
-def _exit_fact(node_id: str, reason: str, ctx: CallContext) -> Fact:
-    return Fact(
-        EventType.IVR_EXIT,
-        {
-            "node": node_id,
-            "reason": reason,
-            "path": list(ctx.path),
-            "language": ctx.language,
-            "topic": ctx.topic,
-            "after_hours": ctx.after_hours,
-        },
-    )
