@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sys
 from typing import Any, cast
@@ -69,8 +70,15 @@ def simulate(
             threshold_seconds=threshold,
             warmup_calls=warmup_calls or 0,
         )
+    _quiet_acd_logging()
     result = simulate_scenario(scenario, redis_url)
     click.echo(json.dumps(to_json(result), indent=2) if as_json else _simulation_text(result))
+
+
+def _quiet_acd_logging() -> None:
+    """Thousands of simulated state changes would drown the output; keep them for --verbose."""
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("queueing").setLevel(logging.WARNING)
 
 
 def _scenario_from_file(path: str, overrides: dict[str, int | None]) -> Scenario:
