@@ -55,7 +55,7 @@ class PartReader:
             return ()
         read = [self._choice(k, v, (*path, k)) for k, v in raw.items()]
         choices = self._keys_unique(read, path)
-        self._phrases_unique(choices, path)
+        self._phrases_unique([(where, c) for where, c in read if c is not None and c in choices])
         return choices
 
     def _choice(self, key: Any, spec: Any, path: YamlPath) -> tuple[YamlPath, Choice | None]:
@@ -104,15 +104,16 @@ class PartReader:
             seen[choice.key] = choice
         return tuple(seen.values())
 
-    def _phrases_unique(self, choices: tuple[Choice, ...], path: YamlPath) -> None:
+    def _phrases_unique(self, read: list[tuple[YamlPath, Choice]]) -> None:
+        """One phrase (accents aside) selects one choice: the same words for two keys would be a guess."""
         owner: dict[tuple[str, str], str] = {}
-        for choice in choices:
+        for where, choice in read:
             for language, phrases in choice.speech.items():
                 for phrase in phrases:
                     first = owner.setdefault((language, normalize(phrase)), choice.key)
                     if first != choice.key:
                         self._problem(
-                            (*path, choice.key, "speech", language),
+                            (*where, "speech", language),
                             f"phrase {phrase!r} is used twice (choices {first!r} and {choice.key!r})",
                         )
 

@@ -137,8 +137,10 @@ def test_a_key_must_be_a_phone_key() -> None:
 
 
 def test_speech_phrase_equal_after_removing_accents_is_used_twice() -> None:
-    ivr = MENU.replace('"2": bye', '"2": {next: bye, speech: {hu: [szamla]}}')
-    assert "phrase 'szamla' is used twice (choices '1' and '2')" in errors_of(ivr)
+    ivr = MENU.replace('"2": bye', "2: {next: bye, speech: {hu: [szamla]}}")
+    text = hotline_text(ivr)
+    expected = f"h.yaml:{line_of(text, 'hu: [szamla]')}: ivr.nodes.main.choices.2.speech.hu: phrase 'szamla' is used"
+    assert expected in errors_of(ivr)
 
 
 LOOP = """\
