@@ -9,6 +9,7 @@ import threading
 
 import click
 
+from callcenter import ticket_jobs
 from callcenter.bootstrap import Container, build_container
 from callcenter.cli import settings_or_exit
 from callcenter.config import Settings
@@ -25,6 +26,8 @@ def prepare(container: Container) -> None:
     db.upgrade(container.engine)
     OperatorService(container.sessions).seed_from_hotline(container.hotline)
     container.acd.sync_config(container.clock())
+    ticket_jobs.register(container)
+    ticket_jobs.schedule_auto_close(container)  # hourly auto-close chain of resolved tickets (idempotent)
 
 
 @click.command()

@@ -226,3 +226,24 @@ def test_resolved_tickets_close_automatically_after_the_configured_days(containe
     assert service.auto_close_resolved() == 1
     assert service.get(ANNA, ticket_id).status == "closed"
     assert service.history(ANNA, ticket_id)[-1].action == "auto_close"
+
+
+def test_auto_close_job_closes_due_tickets_and_schedules_its_next_run(container, clock, service):
+    from rq import SimpleWorker
+
+    from callcenter import ticket_jobs
+
+    container.clock = clock
+    ticket_jobs.register(container)
+    feed(container, answered_call("c1", T0))
+    ticket_id = ticket_of(container, "c1").id
+    service.set_disposition(ANNA, ticket_id, "solved")
+    service.resolve(ANNA, ticket_id)
+    clock.now += 4 * DAY
+    container.jobs.enqueue(ticket_jobs.JOB, container.keys.tag, 3600)
+    SimpleWorker([container.jobs.queue], connection=container.redis.raw).work(burst=True)
+    assert service.get(ANNA, ticket_id).status == "closed"
+    scheduled = container.jobs.queue.scheduled_job_registry.get_job_ids()
+    assert scheduled == [f"ticket-auto-close-{container.keys.tag}-{(int(clock.now) // 3600 + 1) * 3600}"]
+    ticket_jobs.schedule_auto_close(container)
+    assert len(container.jobs.queue.scheduled_job_registry.get_job_ids()) == 1
