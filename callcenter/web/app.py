@@ -21,6 +21,9 @@ BLUEPRINTS: list[str] = [
     "callcenter.web.api_tickets:bp",
     "callcenter.web.api_kb:bp",
     "webhooks.views:bp",
+    "callcenter.web.api_kpi:bp",  # KPIs, metrics, lead dashboard (issue 7)
+    "callcenter.web.metrics:bp",
+    "callcenter.web.lead:bp",
 ]
 
 MAX_BODY_BYTES = 1024 * 1024
