@@ -62,7 +62,7 @@ def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], filename: str)
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.SafeLoader(text_stream_dummy()).construct_object(key_node, deep=True)
+            key = _convert(key_node, path, {}, filename)
             if key in result:
                 raise ConfigError(f"{filename}:{key_node.start_mark.line + 1}: duplicate key {key!r}")
             result[key] = _convert(value_node, (*path, key), lines, filename)
@@ -73,8 +73,8 @@ def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], filename: str)
     loader = yaml.SafeLoader(text_stream_dummy())
     try:
         return loader.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{filename}:{node.start_mark.line + 1}: {exc}") from exc
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: e.g. an impossible date such as 2026-02-30
+        raise ConfigError(f"{filename}:{node.start_mark.line + 1}: {node.value!r} is not valid: {exc}") from exc
 
 
 def text_stream_dummy() -> str:

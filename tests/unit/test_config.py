@@ -74,3 +74,9 @@ def test_duplicate_keys_are_refused():
 def test_overflow_without_a_target_queue_is_refused():
     with pytest.raises(ConfigError, match="'overflow' needs overflow_queue"):
         parse_hotline("queues:\n  a:\n    on_max_wait: overflow\n", "h.yaml")
+
+
+def test_an_impossible_date_names_its_line():
+    text = "business_hours:\n  holidays:\n    - 2026-12-24\n    - 2026-02-30\n"
+    with pytest.raises(ConfigError, match=r"h.yaml:4: '2026-02-30' is not valid"):
+        parse_hotline(text, "h.yaml")
