@@ -55,5 +55,10 @@ def run_thread_worker(queue: Queue, stop: threading.Event, poll_seconds: float =
 
 
 def forking_worker(queue: Queue) -> Worker:
-    """The production worker: a work horse process per job, so a crash kills only that job."""
-    return Worker([queue], connection=queue.connection)
+    """The production worker: a work horse process per job, so a crash kills only that job.
+
+    A killed work horse is seen at once and its job retried (``Retry``). A killed worker leaves its job
+    "started" until the heartbeat expires (monitoring interval + RQ's fixed 60 s); any worker's maintenance
+    then retries it, so these two intervals bound how long such a job waits (RQ's defaults: up to 11 minutes).
+    """
+    return Worker([queue], connection=queue.connection, job_monitoring_interval=10, maintenance_interval=60)
