@@ -88,6 +88,7 @@ local function requeue(c)
 end
 
 local function set_callback(c, number, reason)
+  if number == '' then number = 'unknown' end
   c.cb = number
   redis.call('HSET', k_call(c.id), 'cb', number)
   redis.call('ZREM', K_acd_timers, 'w|' .. c.id)
