@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from callcenter.domain.operator import (
     BREAK_MISSED_CALLS,
@@ -27,6 +26,7 @@ from callcenter.domain.operator import (
     check_transition,
 )
 from callcenter.hotline import QueueConfig
+from queueing.routing_state import Candidate, ModelCall, ModelOperator, f6, ordered, working
 
 S = OperatorState
 
@@ -51,54 +51,6 @@ def estimated_wait(position: int, handle_time: float | None, working: int, avail
 
 LOOKAHEAD = 16
 _STRICT_PRIORITY = 1e10
-
-
-def _f6(x: float) -> float:
-    """Redis stores the scores the scripts format with six decimals."""
-    return float(f"{x:.6f}")
-
-
-def _ordered(scores: dict[str, float]) -> list[str]:
-    return [member for member, _ in sorted(scores.items(), key=lambda item: (item[1], item[0]))]
-
-
-@dataclass
-class ModelOperator:
-    """An operator of the reference model."""
-
-    configured: tuple[str, ...]
-    skills: dict[str, int]
-    state: OperatorState = OperatorState.OFFLINE
-    reason: str = ""
-    serving: tuple[str, ...] = ()
-    idle: float = 0.0
-    rr: int = 0
-    calls: int = 0
-    talk: float = 0.0
-    missed: int = 0
-    call: str = ""
-    last_queue: str = ""
-    wrap_started: float = 0.0
-    handled: float = 0.0
-
-
-@dataclass
-class ModelCall:
-    """A live call of the reference model."""
-
-    queue: str
-    priority: int
-    skills: dict[str, int]
-    caller: str
-    first_entered: float
-    entered: float = 0.0
-    score: float = 0.0
-    state: str = "waiting"
-    ringing: list[str] = field(default_factory=list)
-    operator: str = ""
-    callback: str = ""
-    deadline: float | None = None
-    connected_at: float = 0.0
 
 
 class ReferenceAcd:
@@ -158,15 +110,15 @@ class ReferenceAcd:
         if before is S.AVAILABLE:
             for q in o.serving:
                 self.available[q].pop(name, None)
-        if _working(before) and not _working(to):
+        if working(before) and not working(to):
             for q in o.serving:
                 self.staffed[q].discard(name)
         o.state, o.reason = to, reason
         if to is S.AVAILABLE:
             o.idle, o.call = now, ""
             for q in o.serving:
-                self.available[q][name] = _f6(self._avail_score(o, q))
-        if _working(to) and not _working(before):
+                self.available[q][name] = f6(self._avail_score(o, q))
+        if working(to) and not working(before):
             for q in o.serving:
                 self.staffed[q].add(name)
         if not implied:
@@ -174,7 +126,7 @@ class ReferenceAcd:
 
     def _record_handle(self, queue: str, seconds: float) -> None:
         old = self.handle_time.get(queue)
-        self.handle_time[queue] = _f6(seconds if old is None else old + 0.2 * (seconds - old))
+        self.handle_time[queue] = f6(seconds if old is None else old + 0.2 * (seconds - old))
 
     def _wrap_done(self, name: str, to: OperatorState, reason: str, now: float, limit: float | None = None) -> None:
         o = self.operators[name]
@@ -194,7 +146,7 @@ class ReferenceAcd:
         if wrap > 0:
             self._move(name, S.WRAP_UP, "", True, now)
             o.wrap_started, o.handled, o.last_queue = now, talk, queue
-            self.timers[f"u|{name}"] = _f6(now + wrap)
+            self.timers[f"u|{name}"] = f6(now + wrap)
         else:
             self._record_handle(queue, talk)
             self._journal("WRAPUP_DONE", call_id, queue, name)
@@ -245,13 +197,13 @@ class ReferenceAcd:
         config = self._cfg(queue)
         weight = config.priority_aging_seconds or _STRICT_PRIORITY
         call.queue, call.entered, call.state, call.ringing, call.operator = queue, now, "waiting", [], ""
-        call.score = _f6(call.first_entered - call.priority * weight)
+        call.score = f6(call.first_entered - call.priority * weight)
         self.waiting[queue][call_id] = call.score
         if not call.callback:
             call.deadline = now + config.max_wait_seconds
-            self.timers[f"w|{call_id}"] = _f6(call.deadline)
+            self.timers[f"w|{call_id}"] = f6(call.deadline)
         self._journal("ENTER_QUEUE", call_id, queue, "")
-        return _ordered(self.waiting[queue]).index(call_id) + 1
+        return ordered(self.waiting[queue]).index(call_id) + 1
 
     def _end(self, call_id: str, call: ModelCall) -> None:
         call.state = "ended"
@@ -261,7 +213,7 @@ class ReferenceAcd:
         call.state, call.ringing = "waiting", []
         self.waiting[call.queue][call_id] = call.score
         if not call.callback and call.deadline is not None:
-            self.timers[f"w|{call_id}"] = _f6(call.deadline)
+            self.timers[f"w|{call_id}"] = f6(call.deadline)
 
     def _set_callback(self, call_id: str, call: ModelCall, number: str) -> None:
         call.callback = number or "unknown"
@@ -353,14 +305,14 @@ class ReferenceAcd:
     def _pick(self, queue: str, call: ModelCall) -> list[str]:
         config = self.queues[queue]
         required = self._required(queue, call)
-        ordered = _ordered(self.available[queue])
+        ranked = ordered(self.available[queue])
         if config.strategy == "random":
             raise NotImplementedError("random draws come from the script's generator")
         if config.strategy != "ring_all" and not config.prefer_higher_skill:
-            return next(([name] for name in ordered if self._eligible(name, required)[0]), [])
+            return next(([name] for name in ranked if self._eligible(name, required)[0]), [])
         prefer = config.prefer_higher_skill and config.strategy != "ring_all"
         chosen, best = [], -1
-        for name in ordered:
+        for name in ranked:
             ok, level = self._eligible(name, required)
             if ok and prefer and level > best:
                 chosen, best = [name], level
@@ -374,7 +326,7 @@ class ReferenceAcd:
             self._move(name, S.RESERVED, "", True, now)
             self.rr += 1
             o.rr, o.call, o.last_queue = self.rr, call_id, queue
-            self.timers[f"r|{call_id}|{name}"] = _f6(now + self.queues[queue].ring_timeout_seconds)
+            self.timers[f"r|{call_id}|{name}"] = f6(now + self.queues[queue].ring_timeout_seconds)
             self._journal("OFFERED", call_id, queue, name)
         self.waiting[queue].pop(call_id)
         call.state, call.ringing = "ringing", list(names)
@@ -382,10 +334,10 @@ class ReferenceAcd:
     def offer(self, now: float, queue: str | None = None, limit: int = 1000) -> list[tuple[str, str]]:
         """As ``Acd.offer``: (call, operator) pairs in the order they were reserved."""
         names = [queue] if queue else sorted(self.queues)
-        cands = [_Candidate(q, self._cfg(q).priority) for q in names if self.waiting[q]]
+        cands = [Candidate(q, self._cfg(q).priority) for q in names if self.waiting[q]]
         out: list[tuple[str, str]] = []
         while len(out) < limit:
-            best: _Candidate | None = None
+            best: Candidate | None = None
             for cand in cands:
                 if cand.done:
                     continue
@@ -405,11 +357,11 @@ class ReferenceAcd:
             best.call = None
         return out
 
-    def _head(self, cand: _Candidate) -> bool:
-        ordered = _ordered(self.waiting[cand.queue])
-        if cand.skip >= min(LOOKAHEAD, len(ordered)):
+    def _head(self, cand: Candidate) -> bool:
+        ranked = ordered(self.waiting[cand.queue])
+        if cand.skip >= min(LOOKAHEAD, len(ranked)):
             return False
-        cand.call = ordered[cand.skip]
+        cand.call = ranked[cand.skip]
         cand.score = self.waiting[cand.queue][cand.call]
         return True
 
@@ -504,29 +456,4 @@ class ReferenceAcd:
         call = self._call(call_id)
         if call.state != "waiting":
             return 0
-        return _ordered(self.waiting[call.queue]).index(call_id) + 1
-
-
-@dataclass
-class _Candidate:
-    """A queue competing for the next offer: its priority and its current head call."""
-
-    queue: str
-    priority: int
-    skip: int = 0
-    call: str | None = None
-    score: float = 0.0
-    done: bool = False
-
-    def better_than(self, other: _Candidate | None) -> bool:
-        if other is None:
-            return True
-        if self.priority != other.priority:
-            return self.priority > other.priority
-        if self.score != other.score:
-            return self.score < other.score
-        return self.queue < other.queue
-
-
-def _working(state: OperatorState) -> bool:
-    return state not in (OperatorState.OFFLINE, OperatorState.BREAK)
+        return ordered(self.waiting[call.queue]).index(call_id) + 1
