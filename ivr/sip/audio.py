@@ -77,6 +77,17 @@ def goertzel_power(samples: bytes, frequency: float) -> float:
     return power / (len(samples) ** 2)
 
 
+def tone_share(samples: bytes, frequency: float) -> float:
+    """The share of the signal's energy at ``frequency`` (about 1 for a pure tone of it, about 0 for speech,
+    silence or another tone a few bins away)."""
+    if not samples:
+        return 0.0
+    mean_square = sum((b - 128) ** 2 for b in samples) / len(samples)
+    if mean_square < 1:
+        return 0.0
+    return min(1.0, 2 * goertzel_power(samples, frequency) / mean_square)
+
+
 def dominant_frequency(samples: bytes, candidates: tuple[float, ...]) -> float:
     """The candidate frequency with the most power in ``samples``."""
     return max(candidates, key=lambda f: goertzel_power(samples, f))

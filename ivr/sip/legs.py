@@ -44,7 +44,7 @@ class SqlLegRecorder:
             with self._sessions.begin() as session:
                 leg = session.scalars(select(CallLeg).where(CallLeg.leg_sid == leg_sid)).first()
                 if leg is None:
-                    leg = CallLeg(leg_sid=leg_sid, call_id=call_id, kind=kind, channel=self._channel)
+                    leg = CallLeg(leg_sid=leg_sid, call_id=call_id, kind=kind, channel=self._channel, status_seq=-1)
                     leg.operator, leg.from_addr, leg.to_addr, leg.started_at = operator, from_addr, to_addr, utc(at)
                     session.add(leg)
                 _advance(leg, status, at)

@@ -58,7 +58,8 @@ class PyVoipLeg:
 
     @property
     def remote_name(self) -> str:
-        return str(self._call.request.headers.get("From", {}).get("caller") or "")
+        # pyVoIP leaves a quote and a space of the display name behind ('Ann" ').
+        return str(self._call.request.headers.get("From", {}).get("caller") or "").strip().strip("\"'").strip()
 
     @property
     def local(self) -> str:

@@ -90,6 +90,7 @@ class SessionDeps:
     self_service: engine.SelfServiceSource | None = None
     recordings_dir: Path = Path("recordings")
     announce_every: float = 30.0
+    first_announce: float = 2.0
     hold_audio: bytes = field(default_factory=hold_music)
 
 
@@ -216,9 +217,9 @@ class CallerSession:
         return self._wait(key)
 
     def _wait(self, key: str | None) -> str:
-        """Hold music, announcements every ``announce_every`` seconds, the callback key, offers, deadlines."""
-        self._announce(key)
-        countdown = ticks(self.deps.announce_every)
+        """Hold music, announcements every ``announce_every`` seconds (the first after ``first_announce``, so
+        a caller answered at once hears none), the callback key, offers, deadlines."""
+        countdown = ticks(self.deps.first_announce)
         while True:
             for item in self._drain():
                 outcome = self._ring(item) if isinstance(item, Offer) else self._deadline(item)
@@ -399,12 +400,15 @@ class CallerSession:
                               from_addr=self.leg.remote, to_addr=self.leg.local)  # fmt: skip
 
     def _fact(self, fact: Fact) -> None:
-        self._event(fact.type, **fact.data)
+        self._journal(fact.type, fact.data)
 
-    def _event(self, kind: EventType, queue: str = "", operator: str = "", **data: Any) -> None:
-        event = CallEvent(id=uuid.uuid4().hex, type=kind, ts=self.deps.clock(), call_id=self.call_id,
+    def _event(self, event_type: EventType, /, queue: str = "", operator: str = "", **data: Any) -> None:
+        self._journal(event_type, data, queue, operator)
+
+    def _journal(self, event_type: EventType, data: dict[str, Any], queue: str = "", operator: str = "") -> None:
+        event = CallEvent(id=uuid.uuid4().hex, type=event_type, ts=self.deps.clock(), call_id=self.call_id,
                           channel="sip", queue=queue, operator=operator, data=data)  # fmt: skip
         try:
             self.deps.journal.append(event)
         except Exception:
-            logger.exception("call %s: could not journal %s", self.call_id, kind)
+            logger.exception("call %s: could not journal %s", self.call_id, event_type)

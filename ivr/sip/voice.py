@@ -58,7 +58,7 @@ def read_samples(path: Path) -> bytes:
 
 def hold_music(seconds: float = 8.0) -> bytes:
     """A soft, repeating arpeggio (no licensing questions); replace with a recorded file in production."""
-    notes = (392.0, 493.9, 587.3, 784.0, 587.3, 493.9)
+    notes = (392.0, 440.0, 587.3, 659.3, 587.3, 440.0)  # clear of the 500 Hz and 1 kHz test tones
     note = seconds / (len(notes) * 2)
     out = bytearray()
     for frequency in notes * 2:

@@ -1,0 +1,215 @@
+"""The SIP gateway end to end with real SIP peers on loopback: Kamailio as registrar and proxy, sipp as the
+caller and as the operators' softphones, our RTP sink capturing what the gateway sends (tests/sip/harness.py).
+The gateway runs in this process on the real PostgreSQL and Redis; the journal is drained to SQL at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from callcenter.bootstrap import Container, build_container
+from callcenter.config import Settings, SipSettings
+from callcenter.hotline import load_hotline
+from callcenter.storage.models import Call, CallEventRecord, CallLeg
+from ivr.sip.audio import tone_share
+from ivr.sip.gateway import SipGateway, build_gateway
+from queueing.acd import Acd
+from queueing.connection import RedisClients
+from queueing.keys import Keys
+from tests.conftest import REDIS_URL, pg_up, redis_up, require
+from tests.sip import harness
+
+pytestmark = pytest.mark.sip
+
+SECOND = 8000  # samples
+
+
+@pytest.fixture
+def backend() -> str:
+    """These tests run on the real servers only (one backend keeps them within their time budget)."""
+    require(redis_up(), f"no Redis at {REDIS_URL}")
+    require(pg_up(), "no PostgreSQL")
+    return "real"
+
+
+@pytest.fixture(scope="session")
+def prompt_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("sip-prompts")
+
+
+@pytest.fixture(scope="session")
+def pcaps(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = tmp_path_factory.mktemp("sip-pcaps")
+    harness.make_pcaps(workdir)
+    return workdir
+
+
+@dataclasses.dataclass
+class Line:
+    """A running gateway registered at Kamailio, and the ports of everything around it."""
+
+    container: Container
+    gateway: SipGateway
+    acd: Acd
+    workdir: Path
+    proxy: int
+    gateway_port: int
+    op1: int
+    op2: int
+
+    def peer(self, scenario: str, port: int, *, caller: bool = False, timeout: int = 45) -> tuple[Any, Any]:
+        """A sipp peer (caller through the proxy, or softphone on ``port``) with its RTP sink."""
+        sink = harness.RtpSink(harness.free_udp_port())
+        media = harness.free_udp_port(span=4)
+        remote = f"127.0.0.1:{self.proxy}" if caller else ""
+        port = port or harness.free_udp_port()
+        process = harness.sipp(self.workdir, scenario, remote, port, media, keys={"sinkport": sink.port},
+                               timeout=timeout)  # fmt: skip
+        return process, sink
+
+    def events(self) -> list[CallEventRecord]:
+        self.container.journal_writer.drain_all()
+        with self.container.sessions() as session:
+            query = select(CallEventRecord).where(CallEventRecord.channel == "sip").order_by(CallEventRecord.ts)
+            return list(session.scalars(query))
+
+
+@pytest.fixture
+def line(
+    settings: Settings, redis_clients: tuple[RedisClients, Keys], tmp_path: Path, prompt_cache: Path, pcaps: Path
+) -> Iterator[Line]:
+    require(shutil.which("sipp") is not None, "sipp (Debian sip-tester) is not installed")
+    require(Path(harness.KAMAILIO).exists(), "kamailio is not installed")
+    for pcap in pcaps.iterdir():
+        shutil.copy(pcap, tmp_path)
+    proxy, gateway_port, op1, op2 = (harness.free_udp_port() for _ in range(4))
+    rtp = harness.free_udp_port(span=400)
+    sip = SipSettings(server="127.0.0.1", port=proxy, user="gateway", password="", local_address="127.0.0.1",
+                      sip_port=gateway_port, rtp_low=rtp, rtp_high=rtp + 399)  # fmt: skip
+    hotline = load_hotline(harness.HERE / "hotline.yaml")
+    container = build_container(dataclasses.replace(settings, sip=sip, hotline=hotline), redis_clients[0])
+    kamailio = harness.kamailio(tmp_path, proxy, op1, op2)
+    gateway = build_gateway(container, prompt_cache, tmp_path / "recordings")
+    acd = gateway.deps.acd
+    for operator in ("op1", "op2"):
+        acd.login(operator, container.clock())
+        time.sleep(0.01)  # op1 idles longest, so longest_idle offers it first
+    gateway.start()
+    try:
+        assert gateway.wait_registered(15), "the gateway did not register at Kamailio"
+        yield Line(container, gateway, acd, tmp_path, proxy, gateway_port, op1, op2)
+    finally:
+        gateway.stop()
+        kamailio.stop()
+        container.engine.dispose()
+
+
+def longest_tone(sink: harness.RtpSink, frequency: float) -> float:
+    """Seconds of the longest run of 200 ms windows made mostly (share > 0.5) of ``frequency``."""
+    audio = sink.audio()
+    window = SECOND // 5
+    best = run = 0
+    for start in range(0, len(audio) - window, window):
+        run = run + 1 if tone_share(audio[start : start + window], frequency) > 0.5 else 0
+        best = max(best, run)
+    return best / 5
+
+
+def finish(*peers: tuple[Any, Any]) -> list[int | None]:
+    codes = []
+    for process, sink in peers:
+        codes.append(process.wait(60))
+        process.stop()
+        sink.close()
+    return codes
+
+
+def test_caller_is_served_from_menu_through_queue_to_operator_and_survey(line: Line) -> None:
+    operator = line.peer("uas_operator_hangup.xml", line.op1)
+    caller = line.peer("uac_e2e.xml", 0, caller=True)
+    (_, caller_sink), (_, operator_sink) = caller, operator
+    codes = finish(caller, operator)
+    assert codes == [0, 0], caller[0].output() + operator[0].output()
+
+    events = line.events()
+    kinds = [e.type for e in events]
+    assert kinds == ["CALL_STARTED", "IVR_INPUT", "IVR_INPUT", "ENTER_QUEUE", "OFFERED", "CONNECTED",
+                     "COMPLETED_BY_OPERATOR", "WRAPUP_DONE", "SURVEY_ANSWERED", "CALL_ENDED"], [(e.type, e.data) for e in events]  # fmt: skip
+    call_id = events[0].call_id
+    assert {e.call_id for e in events} == {call_id}
+    assert [e.data["input"] for e in events if e.type == "IVR_INPUT"] == ["2", "1"]
+    assert events[0].data["from"] == "3612345678"
+    assert [e.operator for e in events if e.type in ("OFFERED", "CONNECTED")] == ["op1", "op1"]
+    assert events[8].data == {"question": "satisfaction", "answer": 4, "via": "voice"}
+    assert events[0].data["caller_name"] == "Sipp Caller"
+    with line.container.sessions() as session:
+        call = session.get(Call, call_id)
+        legs = {leg.kind: leg for leg in session.scalars(select(CallLeg).where(CallLeg.call_id == call_id))}
+    assert call is not None
+    assert (call.channel, call.outcome, call.operator, call.queue) == ("sip", "answered", "op1", "general")
+    assert (call.language, call.topic, call.survey_score) == ("en", "billing", 4)
+    assert call.talk_seconds is not None and 2.0 < call.talk_seconds < 6.0
+    assert (legs["caller"].status, legs["operator"].status, legs["operator"].operator) == ("completed",) * 2 + ("op1",)
+
+    assert len(caller_sink.packets) > 50 * 8, "the caller heard prompts, music, operator and survey"
+    assert longest_tone(caller_sink, 500) >= 1.6, "the operator's 500 Hz tone reached the caller"
+    assert longest_tone(operator_sink, 1000) >= 1.6, "the caller's 1 kHz tone reached the operator"
+    assert longest_tone(caller_sink, 1000) < 0.6, "the caller does not hear themselves"
+
+
+def test_busy_operator_is_skipped_and_the_next_one_answers(line: Line) -> None:
+    busy = line.peer("uas_busy.xml", line.op1)
+    answering = line.peer("uas_operator_hangup.xml", line.op2)
+    caller = line.peer("uac_e2e.xml", 0, caller=True)
+    codes = finish(caller, answering, busy)
+    assert codes == [0, 0, 0], caller[0].output() + answering[0].output() + busy[0].output()
+
+    events = line.events()
+    offers = [(e.type, e.operator) for e in events if e.type in ("OFFERED", "RING_NO_ANSWER", "CONNECTED")]
+    assert offers == [("OFFERED", "op1"), ("RING_NO_ANSWER", "op1"), ("OFFERED", "op2"), ("CONNECTED", "op2")]
+    with line.container.sessions() as session:
+        legs = session.scalars(select(CallLeg).where(CallLeg.kind == "operator").order_by(CallLeg.id)).all()
+        call = session.get(Call, events[0].call_id)
+    assert [(leg.operator, leg.status) for leg in legs] == [("op1", "busy"), ("op2", "completed")]
+    assert call is not None and (call.operator, call.missed_offers, call.survey_score) == ("op2", 1, 4)
+
+
+def test_caller_who_cancels_while_ringing_is_not_answered(line: Line) -> None:
+    caller = line.peer("uac_cancel.xml", 0, caller=True, timeout=15)
+    assert finish(caller) == [0], caller[0].output()  # 200 for the CANCEL, then 487 for the INVITE
+    time.sleep(1.5)  # pyVoIP's call callback runs ~1 s after 180 Ringing
+    assert line.events() == []
+    with line.container.sessions() as session:
+        legs = session.scalars(select(CallLeg)).all()
+    assert [leg.status for leg in legs] == ["canceled"]
+    assert legs[0].answered_at is None
+
+
+def test_malformed_and_unexpected_sip_is_ignored_and_the_gateway_keeps_answering(line: Line) -> None:
+    target = ("127.0.0.1", line.gateway_port)
+    junk = [
+        b"\x00\xff garbage",
+        b"INVITE sip:x SIP/2.0\r\n\r\n",
+        b"SIP/2.0 999 Whatever\r\nCall-ID: nope\r\n\r\n",
+        b"NOTIFY sip:gateway@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKj\r\n"
+        b"From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:gateway@127.0.0.1>\r\nCall-ID: j1\r\nCSeq: 1 NOTIFY\r\n"
+        b"Supported:\r\nContent-Length: 0\r\n\r\n",
+    ]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        for datagram in junk:
+            s.sendto(datagram, target)
+        s.sendto(junk[3].replace(b"NOTIFY", b"OPTIONS"), target)
+    operator = line.peer("uas_operator_hangup.xml", line.op1)
+    caller = line.peer("uac_e2e.xml", 0, caller=True)
+    assert finish(caller, operator) == [0, 0], caller[0].output()
+    assert line.gateway.phone.healthy()
