@@ -19,7 +19,10 @@ from urllib.parse import urlsplit
 from rq import SimpleWorker
 from twilio.request_validator import RequestValidator
 
-from callcenter.domain.events import CallEvent
+from sqlalchemy import select
+
+from callcenter.domain.events import CallEvent, EventType
+from callcenter.storage.models import CallEventRecord
 from tests.support.twilio_fake import ACCOUNT_SID, FakeTwilio, RestRequest
 
 HOTLINE = "+3612345678"
@@ -93,7 +96,8 @@ class Leg:
     def wait(self, turns: int = 1) -> Leg:
         """More turns of the queue's wait loop (Twilio requests the wait URL each time its TwiML ends)."""
         for _ in range(turns):
-            assert self.state == "queue", f"{self.sid} is {self.state}, not in a queue"
+            assert self.in_wait, f"{self.sid} is {self.state}, not in a queue"
+            self.pending, self.rest = None, []  # a callback-key Gather timed out: the wait TwiML ends
             self._wait_turn()
             self.driver.settle()
         return self
@@ -105,10 +109,9 @@ class Leg:
             self._leave_queue()
             self.post(self.enqueue.get("action"), {"QueueResult": "hangup", "QueueTime": "30"}, run=False)
         elif state in ("dial", "bridged") and self.dial is not None:
-            peer = self.peer
+            if self.peer is not None:
+                self.peer.end("completed")
             self._dial_action("completed", call_status="completed", run=False)
-            if peer is not None:
-                peer.end("completed")
         self.end("completed")
         self.driver.settle()
         return self
@@ -125,6 +128,9 @@ class Leg:
         """Speak into the pending Record, then the recording callback arrives."""
         assert self.state == "record" and self.pending is not None
         record = self.pending
+        advance = getattr(self.driver.container.clock, "advance", None)
+        if advance is not None:
+            advance(seconds)  # the caller speaks for a while
         rec_sid = self.driver.fake.new_sid("RE")
         url = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{rec_sid}"
         self.pending = None
@@ -452,10 +458,16 @@ class TwilioDriver:
         self.settle()
 
     def events(self, call_id: str | None = None) -> list[CallEvent]:
-        """The journal (before it is drained to SQL), optionally of one call."""
+        """The journal, optionally of one call: what was drained into SQL, then what still waits in Redis."""
+        with self.container.sessions() as session:
+            query = select(CallEventRecord).order_by(CallEventRecord.id)
+            if call_id is not None:
+                query = query.where(CallEventRecord.call_id == call_id)
+            stored = [_event_of(row) for row in session.scalars(query)]
         entries = self.container.redis.live.xrange(self.container.keys.journal)
-        events = [CallEvent.from_fields(fields) for _, fields in entries]
-        return [e for e in events if call_id is None or e.call_id == call_id]
+        pending = [CallEvent.from_fields(fields) for _, fields in entries]
+        seen = {e.id for e in stored}
+        return stored + [e for e in pending if (call_id is None or e.call_id == call_id) and e.id not in seen]
 
     def types(self, call_id: str) -> list[str]:
         return [e.type.value for e in self.events(call_id)]
@@ -538,3 +550,10 @@ def verbs(reply: Reply) -> list[str]:
         out.append(verb.tag)
         out.extend(f"{verb.tag}/{child.tag}" for child in verb)
     return out
+
+
+def _event_of(row: CallEventRecord) -> CallEvent:
+    return CallEvent(
+        id=row.event_id, type=EventType(row.type), ts=row.ts.timestamp(), call_id=row.call_id,
+        channel=row.channel, queue=row.queue, operator=row.operator, data=row.data,
+    )  # fmt: skip

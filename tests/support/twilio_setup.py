@@ -13,6 +13,7 @@ import pytest
 
 from callcenter.bootstrap import Container, build_container
 from callcenter.config import Settings, TwilioSettings
+from callcenter.hotline import Hotline
 from tests.support.twilio_driver import Clock, TwilioDriver
 from tests.support.twilio_fake import ACCOUNT_SID, FakeTwilio
 
@@ -21,9 +22,17 @@ OPEN = 1796115600.0  # Tuesday 1 December 2026, 10:00 in Budapest: the demo hotl
 CLOSED = 1796158800.0  # the same day at 22:00: closed
 
 
+def waiting_hotline(hotline: Hotline) -> Hotline:
+    """The demo hotline, except that callers of ``general`` wait even when every operator is on a break
+    (the demo books a callback then), so the scenarios can make "everybody is busy" with a break."""
+    general = hotline.queues["general"].model_copy(update={"when_empty": "wait"})
+    return hotline.model_copy(update={"queues": {**hotline.queues, "general": general}})
+
+
 def twilio_settings(settings: Settings, api_base_url: str = "") -> Settings:
     return dataclasses.replace(
         settings,
+        hotline=waiting_hotline(settings.hotline),
         twilio=TwilioSettings(
             account_sid=ACCOUNT_SID,
             auth_token=AUTH_TOKEN,
@@ -58,10 +67,12 @@ def tw_container(settings: Settings, redis_clients: Any, fake_twilio: FakeTwilio
 
 
 @pytest.fixture
-def tw_app(tw_container: Container) -> Any:
-    from callcenter.web.app import create_app
+def tw_app(tw_container: Container, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The app with the blueprints the Twilio channel needs (other parts' pages are not under test here)."""
+    from callcenter.web import app as app_module
 
-    app = create_app(container=tw_container)
+    monkeypatch.setattr(app_module, "BLUEPRINTS", ["callcenter.web.health:bp", "webhooks.views:bp"])
+    app = app_module.create_app(container=tw_container)
     app.config.update(TESTING=True)
     return app
 
