@@ -20,6 +20,7 @@ BLUEPRINTS: list[str] = [
     "callcenter.web.api_operators:bp",
     "callcenter.web.api_tickets:bp",
     "callcenter.web.api_kb:bp",
+    "callcenter.web.console:bp",
     "webhooks.views:bp",
     "callcenter.web.api_kpi:bp",  # KPIs, metrics, lead dashboard (issue 7)
     "callcenter.web.metrics:bp",
