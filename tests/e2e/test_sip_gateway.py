@@ -142,8 +142,9 @@ def test_caller_is_served_from_menu_through_queue_to_operator_and_survey(line: L
 
     events = line.events()
     kinds = [e.type for e in events]
-    assert kinds == ["CALL_STARTED", "IVR_INPUT", "IVR_INPUT", "ENTER_QUEUE", "OFFERED", "CONNECTED",
-                     "COMPLETED_BY_OPERATOR", "WRAPUP_DONE", "SURVEY_ANSWERED", "CALL_ENDED"], [(e.type, e.data) for e in events]  # fmt: skip
+    expected = ["CALL_STARTED", "IVR_INPUT", "IVR_INPUT", "ENTER_QUEUE", "OFFERED", "CONNECTED",
+                "COMPLETED_BY_OPERATOR", "WRAPUP_DONE", "SURVEY_ANSWERED", "CALL_ENDED"]  # fmt: skip
+    assert kinds == expected, [(e.type, e.data) for e in events]
     call_id = events[0].call_id
     assert {e.call_id for e in events} == {call_id}
     assert [e.data["input"] for e in events if e.type == "IVR_INPUT"] == ["2", "1"]

@@ -99,7 +99,8 @@ def _wait_for_udp(port: int, process: Process, timeout: float = 10) -> None:
         s.bind(("127.0.0.1", 0))
         s.settimeout(0.3)
         probe = (
-            f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{s.getsockname()[1]};branch=z9hG4bKp\r\n"
+            f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{s.getsockname()[1]};branch=z9hG4bKp\r\n"
             "From: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: probe\r\nCSeq: 1 OPTIONS\r\n"
             "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
         ).encode()
@@ -120,8 +121,8 @@ def sipp(
     keys: dict[str, object] | None = None, timeout: int = 60,
 ) -> Process:  # fmt: skip
     """One sipp peer making (``remote`` set) or taking one call, bounded by -timeout and timeout(1)."""
-    argv = ["timeout", str(timeout + 10), "sipp", *([remote] if remote else []), "-sf", str(HERE / scenario), "-s", service,
-            "-i", "127.0.0.1", "-p", str(port), "-mp", str(media_port), "-m", "1", "-nostdin",
+    argv = ["timeout", str(timeout + 10), "sipp", *([remote] if remote else []), "-sf", str(HERE / scenario),
+            "-s", service, "-i", "127.0.0.1", "-p", str(port), "-mp", str(media_port), "-m", "1", "-nostdin",
             "-timeout", f"{timeout}s", "-timeout_error", "-trace_err", "-trace_msg"]  # fmt: skip
     for key, value in (keys or {}).items():
         argv += ["-key", key, str(value)]
