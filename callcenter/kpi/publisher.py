@@ -67,6 +67,8 @@ class DashboardPublisher:
         self._stop = threading.Event()
         self.latest: Any = None
         self.builds = 0
+        self._token_built: Hashable = None
+        self._built_at = 0.0
 
     def subscribe(self) -> Subscription:
         """A new client: it gets the latest message at once, then every new one."""
@@ -89,8 +91,7 @@ class DashboardPublisher:
         self._stop.set()
 
     def _run(self) -> None:
-        last_token: Hashable = None
-        last_build = idle_since = time.monotonic()
+        idle_since = time.monotonic()
         while not self._stop.wait(self._poll):
             with self._lock:
                 if self._subscribers:
@@ -100,13 +101,14 @@ class DashboardPublisher:
                     return
             try:
                 token = self._token()
-                if token != last_token or time.monotonic() - last_build >= self._refresh:
-                    last_token, last_build = token, time.monotonic()
-                    self._publish()
+                if token != self._token_built or time.monotonic() - self._built_at >= self._refresh:
+                    self._publish(token)
             except Exception:
                 logger.exception("dashboard publisher: build failed; retrying")
 
-    def _publish(self) -> None:
+    def _publish(self, token: Hashable = None) -> None:
+        self._token_built = self._token() if token is None else token
+        self._built_at = time.monotonic()
         self.latest = self._build()
         self.builds += 1
         with self._lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator
 
 import redis
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, url_for
 
 from callcenter.bootstrap import Container
 from callcenter.kpi.publisher import DashboardPublisher
@@ -48,7 +48,8 @@ def _journal_head(c: Container) -> str:
 def page() -> str:
     """The dashboard, rendered with the current state; the script then follows the stream."""
     state = kpi_service().dashboard(container().clock())
-    return lead_render.page(state, container().hotline.hotline.name)
+    script = url_for("lead.static", filename="lead.js")
+    return lead_render.page(state, container().hotline.hotline.name, script)
 
 
 @bp.get("/lead/stream")
