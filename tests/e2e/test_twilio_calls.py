@@ -185,6 +185,9 @@ def test_escalation_mid_call_moves_the_caller_to_second_level_keeping_the_ticket
     assert sip is not None and sip.text == "sip:csilla@127.0.0.1"
     assert leg.state == "bridged" and operator_state(tw_container, "anna") == "wrap_up"
     assert [e.type.value for e in driver.events(leg.sid)][-4:] == ["ESCALATED", "ENTER_QUEUE", "OFFERED", "CONNECTED"]
+    tw_container.clock.advance(50)
+    driver.tick()  # the periodic dispatcher run ends anna's wrap-up
+    assert operator_state(tw_container, "anna") == "available"
     tw_container.clock.advance(120)
     leg.operator_hangs_up()
     call = call_record(tw_container, leg.sid)
