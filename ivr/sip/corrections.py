@@ -388,7 +388,9 @@ def fix_sender_drifts_under_load() -> None:
     RTP.RTPClient.trans = paced_trans  # type: ignore[method-assign]
 
 
-def paced_trans(self: RTP.RTPClient, clock: Callable[[], float] = time.monotonic) -> None:
+def paced_trans(
+    self: RTP.RTPClient, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+) -> None:
     period = FRAME_BYTES / 8000
     due = clock()
     while self.NSD:
@@ -407,7 +409,7 @@ def paced_trans(self: RTP.RTPClient, clock: Callable[[], float] = time.monotonic
         due += period
         delay = due - clock()
         if delay > 0:
-            time.sleep(delay)
+            sleep(delay)
         elif delay < -0.1:
             due = clock()
 

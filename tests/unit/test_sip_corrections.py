@@ -1,0 +1,282 @@
+"""Each pyVoIP 1.6.8 correction (ivr.sip.corrections) against the bug it is named after, without a network."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from ivr.sip import corrections
+from ivr.sip.audio import FRAME_BYTES, FrameBuffer
+
+corrections.apply_all()
+
+from pyVoIP import RTP, SIP  # noqa: E402  (after the corrections, which import pyVoIP in its working order)
+from pyVoIP.VoIP import VoIP  # noqa: E402
+
+CALL_ID = "abc@127.0.0.1"
+
+
+def message(text: str) -> SIP.SIPMessage:
+    return SIP.SIPMessage(text.replace("\n", "\r\n").encode())
+
+
+INVITE = f"""INVITE sip:gw@127.0.0.1:5062 SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKproxy
+Via: SIP/2.0/UDP 127.0.0.1:6000;branch=z9hG4bKcaller
+Record-Route: <sip:127.0.0.1:5070;lr>
+From: "Ann" <sip:ann@127.0.0.1>;tag=ann1
+To: <sip:gw@127.0.0.1>
+Call-ID: {CALL_ID}
+CSeq: 7 INVITE
+Contact: <sip:ann@127.0.0.1:6000>
+Supported:
+Content-Length: 0
+
+"""
+
+
+class Wire:
+    """Stands in for pyVoIP's socket: records what is sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def sendto(self, data: bytes, address: Any) -> None:
+        self.sent.append(data.decode())
+
+
+class FakePhone:
+    def __init__(self) -> None:
+        self.calls: dict[str, Any] = {}
+
+
+def client() -> SIP.SIPClient:
+    sip = SIP.SIPClient("127.0.0.1", 5070, "gw", "", phone=FakePhone(), myIP="127.0.0.1", myPort=5062)  # type: ignore[arg-type]
+    sip.out = Wire()  # type: ignore[assignment]
+    return sip
+
+
+class FakeCall:
+    def __init__(self, state: VoIP.CallState, request: SIP.SIPMessage) -> None:
+        self.state, self.request, self.RTPClients = state, request, []
+
+
+def test_empty_header_no_longer_drops_the_invite() -> None:
+    parsed = message(INVITE)
+    assert parsed.method == "INVITE" and parsed.headers["Call-ID"] == CALL_ID
+    assert parsed.headers["Supported"] == [""]
+    assert [v["address"] for v in parsed.headers["Via"]] == [("127.0.0.1", "5070"), ("127.0.0.1", "6000")]
+
+
+def test_compact_header_names_are_understood() -> None:
+    parsed = message(INVITE.replace("Call-ID:", "i:").replace("From:", "f:"))
+    assert parsed.headers["Call-ID"] == CALL_ID and parsed.headers["From"]["tag"] == "ann1"
+
+
+@pytest.mark.parametrize(("method", "status"), [("OPTIONS", "200 OK"), ("REFER", "501 Not Implemented")])
+def test_requests_pyvoip_cannot_handle_get_an_answer(method: str, status: str) -> None:
+    sip = client()
+    sip.parse_message(message(INVITE.replace("INVITE", method)))
+    assert sip.out.sent[0].startswith(f"SIP/2.0 {status}")  # type: ignore[attr-defined]
+
+
+def test_cancel_ends_the_ringing_call_and_answers_487() -> None:
+    sip = client()
+    sip.tagLibrary[CALL_ID] = "ours"
+    call = FakeCall(VoIP.CallState.RINGING, message(INVITE))
+    sip.phone.calls[CALL_ID] = call
+    sip.parse_message(message(INVITE.replace("INVITE", "CANCEL")))
+    sent = sip.out.sent  # type: ignore[attr-defined]
+    assert [s.split("\r\n", 1)[0] for s in sent] == ["SIP/2.0 200 OK", "SIP/2.0 487 Request Terminated"]
+    assert "CSeq: 7 INVITE" in sent[1] and ";tag=ours" in sent[1]
+    assert call.state == VoIP.CallState.ENDED and CALL_ID not in sip.phone.calls
+
+
+def response(status: str, to_tag: str = "op9", contact: str = "<sip:op@127.0.0.1:5090>") -> SIP.SIPMessage:
+    return message(
+        f"SIP/2.0 {status}\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKinv\nFrom: <sip:gw@127.0.0.1>;tag=ours\n"
+        f"To: <sip:op1@127.0.0.1>;tag={to_tag}\nCall-ID: {CALL_ID}\nCSeq: 3 INVITE\nContact: {contact}\n"
+        "Content-Length: 0\n\n"
+    )
+
+
+def test_busy_answer_is_acknowledged_and_ends_the_dialling_call() -> None:
+    sip = client()
+    sip.tagLibrary[CALL_ID] = "ours"
+    call = FakeCall(VoIP.CallState.DIALING, message(INVITE))
+    sip.phone.calls[CALL_ID] = call
+    sip.parse_message(response("486 Busy Here"))
+    ack = sip.out.sent[0]  # type: ignore[attr-defined]
+    assert ack.startswith("ACK sip:op1@127.0.0.1 SIP/2.0") and "tag=op9" in ack and "CSeq: 3 ACK" in ack
+    assert call.state == VoIP.CallState.ENDED and call.final_status == 486  # type: ignore[attr-defined]
+
+
+def test_ack_echoes_the_answer_to_tag_and_targets_its_contact() -> None:
+    sip = client()
+    sip.tagLibrary[CALL_ID] = "ours"
+    ack = sip.gen_ack(response("200 OK"))
+    assert ack.startswith("ACK sip:op@127.0.0.1:5090 SIP/2.0")
+    assert "To: <sip:op1@127.0.0.1>;tag=op9\r\n" in ack and "From: <sip:gw@127.0.0.1>;tag=ours" in ack
+
+
+def test_bye_has_one_via_of_our_own_and_the_route_set() -> None:
+    sip = client()
+    sip.tagLibrary[CALL_ID] = "ours"
+    bye = sip.gen_bye(message(INVITE))
+    vias = [line for line in bye.split("\r\n") if line.startswith("Via:")]
+    assert len(vias) == 1 and vias[0].startswith("Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK")
+    assert "Route: <sip:127.0.0.1:5070;lr>" in bye and bye.startswith("BYE sip:ann@127.0.0.1:6000 SIP/2.0")
+
+
+def test_answer_echoes_record_route() -> None:
+    sip = client()
+    sip.tagLibrary[CALL_ID] = "ours"
+    answer = sip.gen_answer(message(INVITE), "1", {10000: {0: RTP.PayloadType.PCMU}}, RTP.TransmitType.SENDRECV)
+    assert "\r\nRecord-Route: <sip:127.0.0.1:5070;lr>\r\n" in answer
+
+
+def test_call_ids_differ_between_two_phones_started_alike() -> None:
+    assert client().gen_call_id() != client().gen_call_id()
+
+
+def sip_pair() -> tuple[SIP.SIPClient, socket.socket]:
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    sip = SIP.SIPClient("127.0.0.1", server.getsockname()[1], "gw", "", phone=FakePhone(), myIP="127.0.0.1",
+                        myPort=0)  # type: ignore[arg-type]  # fmt: skip
+    sip.s = sip.out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sip.s.bind(("127.0.0.1", 0))
+    return sip, server
+
+
+def test_invite_answered_200_without_provisional_returns_and_keeps_the_answer(monkeypatch: Any) -> None:
+    sip, server = sip_pair()
+
+    def answer() -> None:
+        data, address = server.recvfrom(8192)
+        call_id = next(line for line in data.decode().split("\r\n") if line.startswith("Call-ID:"))[9:]
+        server.sendto(response("200 OK").raw.replace(CALL_ID.encode(), call_id.encode()), address)
+
+    threading.Thread(target=answer, daemon=True).start()
+    _, call_id, _ = sip.invite("op1", {10000: {0: RTP.PayloadType.PCMU}}, RTP.TransmitType.SENDRECV)
+    assert int(sip.early_finals[call_id].status) == 200  # type: ignore[attr-defined]
+    server.close()
+    sip.s.close()
+
+
+def test_invite_nobody_answers_times_out_instead_of_wedging_the_phone(monkeypatch: Any) -> None:
+    monkeypatch.setattr(corrections, "INVITE_ANSWER_TIMEOUT", 0.3)
+    sip, server = sip_pair()
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        sip.invite("op1", {10000: {0: RTP.PayloadType.PCMU}}, RTP.TransmitType.SENDRECV)
+    assert time.monotonic() - started < 2
+    assert not sip.recvLock.locked()
+    server.close()
+    sip.s.close()
+
+
+class FlakySocket:
+    """recv raises ConnectionRefusedError (an ICMP port unreachable) once, then delivers ``then``."""
+
+    def __init__(self, sip: SIP.SIPClient, then: bytes) -> None:
+        self.sip, self.then, self.calls = sip, then, 0
+
+    def setblocking(self, flag: bool) -> None:
+        pass
+
+    def recv(self, size: int) -> bytes:
+        self.calls += 1
+        if self.calls == 1:
+            raise ConnectionRefusedError
+        if self.calls == 2:
+            return self.then
+        self.sip.NSD = False
+        raise BlockingIOError
+
+
+def test_refused_datagram_does_not_end_the_sip_receive_loop() -> None:
+    sip = client()
+    sip.s = FlakySocket(sip, message(INVITE.replace("INVITE", "OPTIONS")).raw)  # type: ignore[assignment]
+    sip.NSD = True
+    sip.recv_loop()
+    assert sip.out.sent and sip.out.sent[0].startswith("SIP/2.0 200 OK")  # type: ignore[attr-defined]
+
+
+def rtp_client(dtmf: Any = None) -> RTP.RTPClient:
+    return RTP.RTPClient({0: RTP.PayloadType.PCMU, 101: RTP.PayloadType.EVENT}, "127.0.0.1", 0, "127.0.0.1", 9,
+                         RTP.TransmitType.SENDRECV, dtmf=dtmf)  # fmt: skip
+
+
+def event_packet(code: int) -> bytes:
+    return bytes([0x80, 0x80 | 101, 0, 1, 0, 0, 0, 160, 0, 0, 0, 1, code, 0x0A, 0, 160])
+
+
+def test_telephone_event_above_15_is_ignored_and_digits_still_arrive() -> None:
+    digits: list[str] = []
+    rtp = rtp_client(digits.append)
+    rtp.parse_packet(event_packet(16))
+    rtp.parse_packet(event_packet(5))
+    assert digits == ["5"]
+
+
+class PacketSocket:
+    def __init__(self, rtp: RTP.RTPClient, packets: list[bytes]) -> None:
+        self.rtp, self.packets = rtp, packets
+
+    def recv(self, size: int) -> bytes:
+        if not self.packets:
+            self.rtp.NSD = False
+            raise BlockingIOError
+        return self.packets.pop(0)
+
+
+def test_a_bad_packet_does_not_end_the_rtp_receive_thread() -> None:
+    digits: list[str] = []
+    rtp = rtp_client(digits.append)
+    rtp.sin = PacketSocket(rtp, [b"\x80", bytes([0x80, 0x80 | 101]) + b"\0" * 10, event_packet(7)])  # type: ignore[assignment]
+    rtp.recv()
+    assert digits == ["7"]
+
+
+def test_rtp_buffers_are_bounded_to_about_100_ms() -> None:
+    rtp = rtp_client()
+    for _ in range(500):  # 10 s of audio each way
+        rtp.pmin.write(0, b"\x90" * FRAME_BYTES)
+        rtp.write(b"\x90" * FRAME_BYTES)
+    assert isinstance(rtp.pmin, FrameBuffer) and isinstance(rtp.pmout, FrameBuffer)
+    assert len(rtp.pmin) <= corrections.RECEIVE_BUFFER_BYTES and len(rtp.pmout) <= corrections.SEND_QUEUE_BYTES
+
+
+class VirtualTime:
+    """A clock that only moves when slept on, or when the 'network' takes time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sent: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_sender_keeps_a_fixed_20_ms_schedule_when_each_send_takes_15_ms() -> None:
+    virtual = VirtualTime()
+    rtp = rtp_client()
+
+    class SlowSocket:
+        def sendto(self, data: bytes, address: Any) -> None:
+            virtual.sent.append(virtual.now)
+            virtual.now += 0.015
+            if len(virtual.sent) == 250:
+                rtp.NSD = False
+
+    rtp.sout = SlowSocket()  # type: ignore[assignment]
+    corrections.paced_trans(rtp, clock=virtual.clock, sleep=virtual.sleep)
+    assert virtual.sent[-1] == pytest.approx(249 * 0.02, abs=0.001)  # 50 packets/s, no drift
