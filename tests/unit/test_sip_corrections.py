@@ -18,6 +18,7 @@ from pyVoIP import RTP, SIP  # noqa: E402  (after the corrections, which import 
 from pyVoIP.VoIP import VoIP  # noqa: E402
 
 CALL_ID = "abc@127.0.0.1"
+MEDIA: Any = {10000: {0: RTP.PayloadType.PCMU}}
 
 
 def message(text: str) -> SIP.SIPMessage:
@@ -62,7 +63,8 @@ def client() -> SIP.SIPClient:
 
 class FakeCall:
     def __init__(self, state: VoIP.CallState, request: SIP.SIPMessage) -> None:
-        self.state, self.request, self.RTPClients = state, request, []
+        self.state, self.request = state, request
+        self.RTPClients: list[Any] = []
 
 
 def test_empty_header_no_longer_drops_the_invite() -> None:
@@ -88,7 +90,7 @@ def test_cancel_ends_the_ringing_call_and_answers_487() -> None:
     sip = client()
     sip.tagLibrary[CALL_ID] = "ours"
     call = FakeCall(VoIP.CallState.RINGING, message(INVITE))
-    sip.phone.calls[CALL_ID] = call
+    sip.phone.calls[CALL_ID] = call  # type: ignore[assignment]
     sip.parse_message(message(INVITE.replace("INVITE", "CANCEL")))
     sent = sip.out.sent  # type: ignore[attr-defined]
     assert [s.split("\r\n", 1)[0] for s in sent] == ["SIP/2.0 200 OK", "SIP/2.0 487 Request Terminated"]
@@ -108,7 +110,7 @@ def test_busy_answer_is_acknowledged_and_ends_the_dialling_call() -> None:
     sip = client()
     sip.tagLibrary[CALL_ID] = "ours"
     call = FakeCall(VoIP.CallState.DIALING, message(INVITE))
-    sip.phone.calls[CALL_ID] = call
+    sip.phone.calls[CALL_ID] = call  # type: ignore[assignment]
     sip.parse_message(response("486 Busy Here"))
     ack = sip.out.sent[0]  # type: ignore[attr-defined]
     assert ack.startswith("ACK sip:op1@127.0.0.1 SIP/2.0") and "tag=op9" in ack and "CSeq: 3 ACK" in ack
@@ -146,8 +148,8 @@ def test_call_ids_differ_between_two_phones_started_alike() -> None:
 def sip_pair() -> tuple[SIP.SIPClient, socket.socket]:
     server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     server.bind(("127.0.0.1", 0))
-    sip = SIP.SIPClient("127.0.0.1", server.getsockname()[1], "gw", "", phone=FakePhone(), myIP="127.0.0.1",
-                        myPort=0)  # type: ignore[arg-type]  # fmt: skip
+    phone: Any = FakePhone()
+    sip = SIP.SIPClient("127.0.0.1", server.getsockname()[1], "gw", "", phone=phone, myIP="127.0.0.1", myPort=0)
     sip.s = sip.out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sip.s.bind(("127.0.0.1", 0))
     return sip, server
@@ -162,7 +164,7 @@ def test_invite_answered_200_without_provisional_returns_and_keeps_the_answer(mo
         server.sendto(response("200 OK").raw.replace(CALL_ID.encode(), call_id.encode()), address)
 
     threading.Thread(target=answer, daemon=True).start()
-    _, call_id, _ = sip.invite("op1", {10000: {0: RTP.PayloadType.PCMU}}, RTP.TransmitType.SENDRECV)
+    _, call_id, _ = sip.invite("op1", MEDIA, RTP.TransmitType.SENDRECV)
     assert int(sip.early_finals[call_id].status) == 200  # type: ignore[attr-defined]
     server.close()
     sip.s.close()
@@ -173,7 +175,7 @@ def test_invite_nobody_answers_times_out_instead_of_wedging_the_phone(monkeypatc
     sip, server = sip_pair()
     started = time.monotonic()
     with pytest.raises(TimeoutError):
-        sip.invite("op1", {10000: {0: RTP.PayloadType.PCMU}}, RTP.TransmitType.SENDRECV)
+        sip.invite("op1", MEDIA, RTP.TransmitType.SENDRECV)
     assert time.monotonic() - started < 2
     assert not sip.recvLock.locked()
     server.close()
