@@ -26,8 +26,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Literal, Protocol
 
+from callcenter.domain.events import CallEvent, EventType
+
 ServiceLevelVariant = Literal["answered_and_long_abandoned", "offered", "answered_only"]
 ABANDONED = "abandoned"
+NOT_STAFFED = frozenset({"offline", "break"})
 
 
 class KpiConventions(Protocol):
@@ -179,6 +182,31 @@ def report(totals: KpiTotals, conventions: KpiConventions) -> KpiReport:
         service_level=service_level(totals, conventions.service_level_variant),
         occupancy=_ratio(totals.handle_seconds, totals.logged_in_seconds),
     )
+
+
+def staffed_seconds(events: Iterable[CallEvent], start: float, end: float) -> float:
+    """Operators' logged-in time outside breaks within [start, end], from their OPERATOR_STATE events.
+
+    An operator is staffed from an event whose ``data["to"]`` is neither ``offline`` nor ``break`` until the
+    next event that is; a stretch still open at ``end`` counts until ``end``. Pass the events from before
+    ``start`` too, so that operators who logged in earlier are counted. Other events are ignored.
+    """
+    since: dict[str, float | None] = {}
+    total = 0.0
+    ordered = sorted((e for e in events if e.type is EventType.OPERATOR_STATE), key=lambda e: (e.ts, e.id))
+    for event in ordered:
+        opened = since.get(event.operator)
+        staffed = str(event.data.get("to", "")) not in NOT_STAFFED
+        if opened is not None and not staffed:
+            total += _overlap(opened, event.ts, start, end)
+            since[event.operator] = None
+        elif opened is None and staffed:
+            since[event.operator] = event.ts
+    return total + sum(_overlap(opened, end, start, end) for opened in since.values() if opened is not None)
+
+
+def _overlap(begin: float, finish: float, start: float, end: float) -> float:
+    return max(0.0, min(finish, end) - max(begin, start))
 
 
 def _handle_seconds(call: CallRecord) -> float | None:

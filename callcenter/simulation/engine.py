@@ -72,7 +72,7 @@ class SimulationRun:
     arrivals: int
     warmup_until: float  # calls entering the queue before this are left out of the KPIs
     ended_at: float
-    staffed_seconds: float  # logged in and not on break, between warmup_until and ended_at
+    staffed_seconds: float  # the engine's own count of logged-in time off break (the journal's must agree)
     wall_seconds: float
     stranded: int = 0  # calls still waiting when the run stopped (nobody could ever serve them)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from callcenter.domain.call_summary import CallSummary, summarize
 from callcenter.domain.events import CallEvent
-from callcenter.domain.kpi import KpiReport, KpiTotals, report, tally, tally_by_queue
+from callcenter.domain.kpi import KpiReport, KpiTotals, report, staffed_seconds, tally, tally_by_queue
 from callcenter.simulation.engine import SimulationRun
 from callcenter.simulation.scenario import Scenario
 from callcenter.staffing import Prediction, predict
@@ -44,9 +44,14 @@ def call_summaries(events: Iterable[CallEvent]) -> list[CallSummary]:
 
 
 def measure(scenario: Scenario, run: SimulationRun, events: Iterable[CallEvent]) -> SimulationResult:
-    """KPIs of the calls that entered a queue after the warm-up, plus the Erlang prediction."""
-    calls = [c for c in call_summaries(events) if c.enqueued_at is not None and c.enqueued_at >= run.warmup_until]
-    totals: KpiTotals = tally(calls, scenario.kpi).with_staffed_time(run.staffed_seconds)
+    """KPIs of the calls that entered a queue after the warm-up, plus the Erlang prediction.
+
+    Occupancy's staffed time comes from the operators' OPERATOR_STATE events over [warm-up, end of run].
+    """
+    journal = list(events)
+    calls = [c for c in call_summaries(journal) if c.enqueued_at is not None and c.enqueued_at >= run.warmup_until]
+    staffed = staffed_seconds(journal, run.warmup_until, run.ended_at)
+    totals: KpiTotals = tally(calls, scenario.kpi).with_staffed_time(staffed)
     per_queue = {name: report(t, scenario.kpi) for name, t in sorted(tally_by_queue(calls, scenario.kpi).items())}
     model, prediction = erlang_prediction(scenario)
     return SimulationResult(scenario, run, report(totals, scenario.kpi), per_queue, model, prediction)

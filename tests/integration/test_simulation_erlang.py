@@ -17,7 +17,7 @@ from callcenter.domain.call_summary import CallSummary
 from callcenter.simulation.engine import Simulation
 from callcenter.simulation.measure import SimulationResult, call_summaries, measure
 from callcenter.simulation.redis_acd import RedisAcd
-from callcenter.simulation.scenario import Scenario, single_queue
+from callcenter.simulation.scenario import Breaks, OperatorGroup, QueueScenario, Scenario, single_queue
 from queueing.connection import RedisClients, connect
 from queueing.keys import Keys
 from tests.support.batch_means import abandonment, answered_within, asa, batch_estimate
@@ -96,3 +96,12 @@ def test_simulated_abandonment_agrees_with_erlang_a(
     measured_asa = batch_estimate(calls_measured, asa)
     assert measured_asa.agrees_with(predicted.asa), f"ASA {measured_asa} vs Erlang A {predicted.asa:.4f}"
     assert result.overall.abandonment_rate == pytest.approx(measured.value)
+
+
+def test_staffed_time_from_the_journal_equals_the_simulated_operators_time() -> None:
+    queue = QueueScenario(arrival_rate_per_hour=100, aht_seconds=90, wrap_up_seconds=15, patience_seconds=60)
+    group = OperatorGroup(count=3, queues=("q",), breaks=Breaks(every_seconds=900, duration_seconds=300))
+    scenario = Scenario(seed=5, calls=300, warmup_calls=30, queues={"q": queue}, operators=(group,))
+    result, _ = simulate_embedded(scenario)
+    assert result.overall.totals.logged_in_seconds == pytest.approx(result.run.staffed_seconds)
+    assert result.overall.totals.logged_in_seconds < 3 * (result.run.ended_at - result.run.warmup_until)

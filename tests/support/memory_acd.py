@@ -1,7 +1,7 @@
 """A tiny in-memory ACD for testing the simulation engine without Redis: FIFO queues, longest-idle operator.
 
 It journals the same events as the real ACD (ENTER_QUEUE, OFFERED, CONNECTED, COMPLETED_BY_CALLER,
-WRAPUP_DONE, ABANDONED, EXIT_TIMEOUT) so the KPI path from events to numbers is the production one.
+WRAPUP_DONE, ABANDONED, EXIT_TIMEOUT, OPERATOR_STATE) so the KPI path from events to numbers is the production one.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class MemoryAcd:
     def start(self, operators: Iterable[str], now: float) -> None:
         for operator in operators:
             self._idle_since[operator] = now
+            self._emit_state(operator, now, "offline", "available")
 
     def enqueue(self, call_id: str, queue: str, now: float) -> None:
         self._waiting[call_id] = (queue, now)
@@ -68,9 +69,11 @@ class MemoryAcd:
 
     def pause(self, operator: str, now: float) -> None:
         del self._idle_since[operator]
+        self._emit_state(operator, now, "available", "break")
 
     def resume(self, operator: str, now: float) -> None:
         self._idle_since[operator] = now
+        self._emit_state(operator, now, "break", "available")
 
     def expire(self, now: float) -> None:
         for call_id, (queue, entered) in list(self._waiting.items()):
@@ -83,6 +86,10 @@ class MemoryAcd:
 
     def _queues_of(self, operator: str) -> tuple[str, ...]:
         return next(seed.queues for seed in self.hotline.operators if seed.username == operator)
+
+    def _emit_state(self, operator: str, now: float, before: str, after: str) -> None:
+        data = {"from": before, "to": after}
+        self.journal.append(CallEvent(f"e{next(self._ids)}", EventType.OPERATOR_STATE, now, "", "", "", operator, data))
 
     def _emit(self, kind: EventType, now: float, call_id: str, operator: str = "", **data: Any) -> None:
         queue = self._queue_of_call.get(call_id, "")

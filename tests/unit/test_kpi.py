@@ -9,7 +9,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from callcenter.domain.call_summary import CallSummary
-from callcenter.domain.kpi import KpiTotals, call_totals, report, service_level, tally, tally_by_queue
+from callcenter.domain.events import CallEvent, EventType
+from callcenter.domain.kpi import (
+    KpiTotals,
+    call_totals,
+    report,
+    service_level,
+    staffed_seconds,
+    tally,
+    tally_by_queue,
+)
 from callcenter.hotline import KpiConfig
 
 CONVENTIONS = KpiConfig(service_level_threshold_seconds=20, short_abandon_seconds=5)
@@ -130,3 +139,21 @@ def test_totals_of_two_sets_of_calls_merge_by_addition(first: list[Row], second:
     kpis = report(whole, CONVENTIONS)
     for ratio in (kpis.answer_rate, kpis.abandonment_rate, kpis.service_level):
         assert ratio is None or 0 <= ratio <= 1
+
+
+def state(operator: str, ts: float, to: str) -> CallEvent:
+    return CallEvent(f"{operator}-{ts}", EventType.OPERATOR_STATE, ts, operator=operator, data={"to": to})
+
+
+def test_staffed_time_counts_logged_in_time_off_break_within_the_window() -> None:
+    events = [
+        state("anna", 0, "available"),  # logged in before the window
+        state("anna", 150, "break"),
+        state("anna", 170, "available"),
+        state("bela", 120, "available"),
+        state("bela", 180, "offline"),
+        state("csilla", 300, "available"),  # after the window
+        CallEvent("x", EventType.CONNECTED, 130, call_id="c1", operator="anna"),
+    ]
+    # anna: 100-150 and 170-200; bela: 120-180; csilla: nothing
+    assert staffed_seconds(events, 100, 200) == pytest.approx(50 + 30 + 60)
