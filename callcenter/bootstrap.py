@@ -19,6 +19,7 @@ from callcenter.journal import JournalWriter
 from callcenter.kpi.live import LiveKpiProjection
 from callcenter.storage import db
 from callcenter.storage.event_store import SqlEventStore
+from callcenter.surveys import SurveyProjection
 from callcenter.ticket_projection import TicketProjection
 from queueing.acd import Acd
 from queueing.connection import RedisClients, connect
@@ -85,6 +86,7 @@ def build_container(settings: Settings, redis_clients: RedisClients | None = Non
     writer = JournalWriter(journal, SqlEventStore(sessions), sessions, batch_size=settings.journal_batch_size)
     writer.add_projection(TicketProjection(settings.hotline, time.time))
     writer.add_projection(LiveKpiProjection(clients.live, keys, settings.hotline.kpi))
+    writer.add_projection(SurveyProjection())
     return Container(
         settings=settings,
         engine=engine,
