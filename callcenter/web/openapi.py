@@ -132,7 +132,7 @@ def build_spec(app: Flask, prefix: str = "/api/") -> dict[str, Any]:
     for rule, doc in sorted(routes, key=lambda item: item[0].rule):
         path = _PARAM.sub(r"{\2}", rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(rule, doc, refs)
+            paths.setdefault(path, {})[method.lower()] = _operation(rule, method.lower(), doc, refs)
     return {
         "openapi": "3.1.0",
         "info": {"title": "callcenter API", "version": "1"},
@@ -152,7 +152,7 @@ _SECURITY = {
 }
 
 
-def _operation(rule: Any, doc: Doc, refs: dict[Any, Any]) -> dict[str, Any]:
+def _operation(rule: Any, method: str, doc: Doc, refs: dict[Any, Any]) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": doc.summary,
         "operationId": rule.endpoint.replace(".", "_"),
@@ -174,7 +174,7 @@ def _operation(rule: Any, doc: Doc, refs: dict[Any, Any]) -> dict[str, Any]:
     elif doc.media_type != "application/json":
         ok["content"] = {doc.media_type: {"schema": {"type": "string"}}}
     op["responses"] = {str(doc.status if doc.response or doc.media_type != "application/json" else 204): ok}
-    op["responses"].update(_errors(doc))
+    op["responses"].update(_errors(doc, bool(_PARAM.search(rule.rule)), method))
     if doc.roles is not None:
         op["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
         op["x-roles"] = list(doc.roles) or ["operator", "lead", "admin"]
@@ -183,8 +183,10 @@ def _operation(rule: Any, doc: Doc, refs: dict[Any, Any]) -> dict[str, Any]:
     return op
 
 
-def _errors(doc: Doc) -> dict[str, Any]:
+def _errors(doc: Doc, has_id: bool, method: str) -> dict[str, Any]:
     codes = [422] if doc.body or doc.query else []
+    if has_id:
+        codes += [404] if method == "get" else [404, 409]
     if doc.roles is not None:
         codes = [401, 403, *codes]
     if doc.body is not None:

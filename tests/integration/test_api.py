@@ -99,7 +99,10 @@ def test_route_answers_each_role_as_specified(client, world, method, path, body,
 
 def test_every_documented_route_is_in_the_role_table(client):
     spec = client.get("/api/v1/openapi.json").json
-    documented = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops if p.startswith("/api/v1/")}
+    mine = tuple(
+        f"/api/v1/{part}" for part in ("auth", "operators", "tickets", "dispositions", "kb", "queues", "openapi.json")
+    )
+    documented = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops if p.startswith(mine)}
     documented -= {("POST", "/api/v1/operators/me/voice-token")}  # the Twilio channel's, tested there
     tabled = {
         (m, p.split("?")[0].replace("/1", "/{ticket_id}", 1) if "tickets/1" in p else p.split("?")[0])

@@ -211,8 +211,12 @@
   on("go-break", "click", () => setState("break"));
   on("go-offline", "click", () => setState("offline"));
   on("accept", "click", () => run(async () => {
-    if (state.incoming) state.incoming.accept();
-    showState(await api("POST", "/operators/me/accept", { call_id: state.callId }));
+    if (state.incoming) {
+      state.incoming.accept();  // the Twilio channel reports the answer to the ACD itself
+      state.incoming = null;
+    } else {
+      showState(await api("POST", "/operators/me/accept", { call_id: state.callId }));
+    }
     $("note-text").focus();
   }));
   on("note-form", "submit", () => {
