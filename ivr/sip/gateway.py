@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -21,7 +22,7 @@ from callcenter.storage.models import Operator
 from ivr.flow import flow_from_hotline
 from ivr.sip.legs import SqlLegRecorder
 from ivr.sip.ports import Leg, Phone
-from ivr.sip.session import CallerSession, SessionDeps
+from ivr.sip.session import CallerSession, SessionDeps, SurveyRecorder
 from ivr.sip.voice import VoiceLibrary
 from queueing.acd import Acd
 
@@ -165,6 +166,17 @@ def flow_texts(deps: SessionDeps) -> list[tuple[str, str]]:
     return texts
 
 
+def survey_service(container: Container) -> SurveyRecorder | None:
+    """The hotline's SurveyService (answers journaled once per call and question), when it is installed."""
+    try:
+        from callcenter.surveys import SurveyService
+    except ImportError:
+        return None
+    journal: Any = container.journal
+    return SurveyService(container.sessions, container.redis.live, container.keys, journal, container.hotline,
+                         container.clock)  # fmt: skip
+
+
 def build_gateway(
     container: Container, cache_dir: Path, recordings_dir: Path, phone_factory: PhoneFactory | None = None
 ) -> SipGateway:
@@ -180,6 +192,7 @@ def build_gateway(
         flow=flow, hotline=container.hotline, acd=acd, journal=container.journal,
         legs=SqlLegRecorder(container.sessions), voices=VoiceLibrary(cache_dir), phone=None,  # type: ignore[arg-type]
         softphone_of=softphones(container), clock=container.clock, recordings_dir=recordings_dir,
+        surveys=survey_service(container),
     )  # fmt: skip
     factory = phone_factory or (lambda handler: PyVoipPhone(container.settings.sip, handler))
     gateway = SipGateway(deps, factory)

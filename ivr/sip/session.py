@@ -330,7 +330,8 @@ class CallerSession:
     def _survey(self) -> None:
         """The DTMF survey after the operator hung up: each question asked up to twice."""
         survey = self.deps.hotline.survey
-        if not survey.enabled or not survey.questions:
+        wanted = getattr(self.deps.surveys, "wanted", None)
+        if not survey.enabled or not survey.questions or (wanted and not wanted(self.call_id, self.queue)):
             self._say_system("goodbye")
             return
         language = self.context.language

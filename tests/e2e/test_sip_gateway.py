@@ -79,7 +79,8 @@ class Line:
     def events(self) -> list[CallEventRecord]:
         self.container.journal_writer.drain_all()
         with self.container.sessions() as session:
-            query = select(CallEventRecord).where(CallEventRecord.channel == "sip").order_by(CallEventRecord.ts)
+            sip_calls = select(CallEventRecord.call_id).where(CallEventRecord.channel == "sip")
+            query = select(CallEventRecord).where(CallEventRecord.call_id.in_(sip_calls)).order_by(CallEventRecord.ts)
             return list(session.scalars(query))
 
 
