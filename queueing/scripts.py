@@ -19,7 +19,7 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
-from callcenter.domain.operator import MANUAL_TARGETS, TRANSITIONS
+from callcenter.domain.operator import MANUAL_SOURCES, MANUAL_TARGETS, TRANSITIONS
 from queueing.keys import Keys
 
 LIBRARY = ("core", "operators", "calls")
@@ -76,7 +76,14 @@ def _state_header() -> list[str]:
         inner = ", ".join(f"[{_lua_str(t.value)}] = true" for t in sorted(targets))
         rows.append(f"  [{_lua_str(state.value)}] = {{ {inner} }},")
     manual = ", ".join(f"[{_lua_str(t.value)}] = true" for t in sorted(MANUAL_TARGETS))
-    return ["local TRANSITIONS = {", *rows, "}", f"local MANUAL = {{ {manual} }}"]
+    sources = ", ".join(f"[{_lua_str(t.value)}] = true" for t in sorted(MANUAL_SOURCES))
+    return [
+        "local TRANSITIONS = {",
+        *rows,
+        "}",
+        f"local MANUAL = {{ {manual} }}",
+        f"local MANUAL_FROM = {{ {sources} }}",
+    ]
 
 
 def _read(name: str) -> str:

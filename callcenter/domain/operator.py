@@ -36,6 +36,9 @@ TRANSITIONS: dict[OperatorState, frozenset[OperatorState]] = {
 MANUAL_TARGETS: frozenset[OperatorState] = frozenset({S.AVAILABLE, S.BREAK, S.OFFLINE})
 """States an operator (or a lead) may ask for; the others are reached only through call events."""
 
+MANUAL_SOURCES: frozenset[OperatorState] = frozenset({S.OFFLINE, S.AVAILABLE, S.WRAP_UP, S.BREAK})
+"""States an operator may leave by request: never while ringing or talking (the call would be orphaned)."""
+
 BREAK_MISSED_CALLS = "missed_calls"
 """Break reason set by the ACD after ``max_missed`` consecutive unanswered rings."""
 
@@ -129,7 +132,10 @@ def check_transition(operator: str, current: OperatorState, target: OperatorStat
 
 
 def check_manual(operator: str, current: OperatorState, target: OperatorState) -> None:
-    """An operator may only ask for available, break or offline, and only along the table."""
+    """An operator may only ask for available, break or offline, not while ringing or talking, and only
+    along the table."""
     if target not in MANUAL_TARGETS:
         raise IllegalTransitionError(f"operator {operator}: {target} is reached through calls, not by request")
+    if current not in MANUAL_SOURCES:
+        raise IllegalTransitionError(f"operator {operator}: {current} ends through the call, not by request")
     check_transition(operator, current, target)

@@ -3,6 +3,7 @@
 local o = operator(ARGV[5])
 local to, reason = ARGV[6], ARGV[7]
 if not MANUAL[to] then fail('ILLEGAL_TRANSITION', o.id .. ' cannot ask for ' .. to) end
+if not MANUAL_FROM[o.st] then fail('ILLEGAL_TRANSITION', o.id .. ' is ' .. o.st .. ': the call decides') end
 if not (TRANSITIONS[o.st] and TRANSITIONS[o.st][to]) then
   fail('ILLEGAL_TRANSITION', o.id .. ' ' .. o.st .. ' -> ' .. to)
 end

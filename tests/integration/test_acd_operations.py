@@ -67,7 +67,10 @@ def test_illegal_transitions_raise_named_errors_and_change_nothing(acd):
         acd.wrap_up_done("bela", T0 + 3)
     with pytest.raises(IllegalTransitionError):
         acd.login("bela", T0 + 3)
-    assert states(acd, T0 + 4) == {"anna": "reserved", "bela": "available"}
+    acd.accept("c1", "anna", T0 + 3)
+    with pytest.raises(IllegalTransitionError):
+        acd.set_state("anna", "available", T0 + 3)  # the call would be orphaned
+    assert states(acd, T0 + 4) == {"anna": "on_call", "bela": "available"}
 
 
 def test_unknown_names_raise_named_errors(acd):

@@ -67,9 +67,11 @@ def test_an_operator_cannot_ask_to_be_on_call_or_ringing():
     check_manual("anna", S.AVAILABLE, S.BREAK)
 
 
-def test_an_operator_in_a_conversation_cannot_log_out():
+@pytest.mark.parametrize("target", [S.OFFLINE, S.AVAILABLE, S.BREAK])
+@pytest.mark.parametrize("current", [S.ON_CALL, S.RESERVED])
+def test_an_operator_ringing_or_talking_cannot_leave_by_request(current, target):
     with pytest.raises(IllegalTransitionError):
-        check_manual("anna", S.ON_CALL, S.OFFLINE)
+        check_manual("anna", current, target)
 
 
 def test_error_codes_map_to_distinct_named_errors():
