@@ -8,7 +8,7 @@ from typing import cast
 import redis
 
 from callcenter.domain.events import CallEvent
-from callcenter.domain.operator import OperatorState
+from callcenter.domain.operator import IllegalTransitionError, OperatorState
 from callcenter.hotline import Hotline
 from queueing.acd import Acd
 from queueing.keys import Keys
@@ -47,7 +47,11 @@ class RedisAcd:
         self.acd.hangup(call_id, now, by="caller")
 
     def finish_wrap_up(self, operator: str, now: float) -> None:
-        self.acd.wrap_up_done(operator, now)
+        """Wrap-up ends when its time is up; the ACD's own timer may have closed it at the same instant."""
+        try:
+            self.acd.wrap_up_done(operator, now)
+        except IllegalTransitionError:
+            pass
 
     def abandon(self, call_id: str, now: float) -> None:
         self.acd.abandon(call_id, now)
