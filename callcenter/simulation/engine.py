@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from callcenter.domain.events import CallEvent
+from callcenter.domain.operator import OperatorState
 from callcenter.simulation.sampling import CallerDraws
 from callcenter.simulation.scenario import NEVER, Scenario
 
@@ -79,7 +80,7 @@ class SimulationRun:
 
 @dataclass
 class _Operator:
-    state: str = "free"  # free | busy | wrap | break
+    state: OperatorState = OperatorState.AVAILABLE  # the engine's mirror of the ACD's state
     break_due: bool = False
     breaks: list[tuple[float, float]] = field(default_factory=list)
 
@@ -181,7 +182,7 @@ class Simulation:
         for call_id, operator in self.acd.offers(now):
             self.acd.connect(call_id, operator, now)
             self._waiting.discard(call_id)
-            self._operators[operator].state = "busy"
+            self._operators[operator].state = OperatorState.ON_CALL
             self._free_operators.discard(operator)
             self._engaged += 1
             caller = self._callers[call_id]
@@ -195,7 +196,7 @@ class Simulation:
         self._progress_at = now
         wrap_up = self.scenario.queues[caller.queue].wrap_up_seconds
         if wrap_up > 0:
-            self._operators[caller.operator].state = "wrap"
+            self._operators[caller.operator].state = OperatorState.WRAP_UP
             self._schedule(now + wrap_up, self._wrap_up_done, caller.operator)
         else:
             self._free(now, caller.operator)
@@ -206,9 +207,9 @@ class Simulation:
 
     def _free(self, now: float, operator: str) -> None:
         state = self._operators[operator]
-        if state.state in ("busy", "wrap"):
+        if state.state in (OperatorState.ON_CALL, OperatorState.WRAP_UP):
             self._engaged -= 1
-        state.state = "free"
+        state.state = OperatorState.AVAILABLE
         self._free_operators.add(operator)
         if state.break_due:
             self._start_break(now, operator)
@@ -223,7 +224,7 @@ class Simulation:
 
     def _break_due(self, now: float, operator: str) -> None:
         state = self._operators[operator]
-        if state.state == "free":
+        if state.state is OperatorState.AVAILABLE:
             self._start_break(now, operator)
         else:
             state.break_due = True
@@ -231,7 +232,7 @@ class Simulation:
     def _start_break(self, now: float, operator: str) -> None:
         state = self._operators[operator]
         self.acd.pause(operator, now)
-        state.state, state.break_due = "break", False
+        state.state, state.break_due = OperatorState.BREAK, False
         self._free_operators.discard(operator)
         duration = self._break_rules[operator].duration_seconds
         state.breaks.append((now, now + duration))
