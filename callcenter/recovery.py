@@ -137,11 +137,15 @@ class RecoveryService:
         )  # fmt: skip
         return report
 
-    def end_finished_calls(self, now: float) -> list[str]:
-        """End (``CALL_ENDED``) the open calls whose caller leg has ended on the channel."""
+    def end_finished_calls(self, now: float, grace_seconds: float = 0.0) -> list[str]:
+        """End (``CALL_ENDED``) the open calls whose caller leg ended on the channel over ``grace_seconds`` ago.
+
+        The grace leaves the channel's own events time to reach SQL first (the usual way a call ends).
+        """
         report = RecoveryReport()
         for call in self._open_calls(now):
-            self._end_if_finished(call, now, report)
+            if call.leg_ended_at is not None and call.leg_ended_at <= now - grace_seconds:
+                self._end_if_finished(call, now, report, probe=False)
         return report.ended
 
     # -- calls ---------------------------------------------------------------------------------------------
@@ -175,9 +179,9 @@ class RecoveryService:
         ended = [leg.ended_at for leg in legs if leg.ended_at is not None]
         return _epoch(ended[0]) if ended else None
 
-    def _end_if_finished(self, call: OpenCall, now: float, report: RecoveryReport) -> bool:
+    def _end_if_finished(self, call: OpenCall, now: float, report: RecoveryReport, probe: bool = True) -> bool:
         ended_at = call.leg_ended_at
-        if ended_at is None and self.probe is not None and self.probe.is_live(call.call_id) is False:
+        if ended_at is None and probe and self.probe is not None and self.probe.is_live(call.call_id) is False:
             ended_at = now
         if ended_at is None:
             return False

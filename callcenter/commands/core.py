@@ -63,6 +63,9 @@ def worker(burst: bool) -> None:
     stop = threading.Event()
     consumer = threading.Thread(target=container.journal_writer.run, args=(stop.is_set,), daemon=True)
     consumer.start()
+    from callcenter.watchdog import build_watchdog  # rebuilds after a Redis data loss, heals stuck operators
+
+    threading.Thread(target=build_watchdog(container).run, args=(stop, container.clock), daemon=True).start()
     try:
         forking_worker(container.jobs.queue).work(with_scheduler=True)
     finally:
