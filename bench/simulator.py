@@ -41,14 +41,15 @@ def measure(name: str, url: str | None, calls: int, operators: int, occupancy: f
     aht = 180.0
     scenario = single_queue(operators, occupancy * operators * 3600 / aht, aht, calls, seed=1)
     baseline = bare_evalsha_rate(url)
+    started = time.perf_counter()
     result = simulate_scenario(scenario, url)
-    rate = result.calls_per_second
-    verdict = "meets" if result.run.wall_seconds < 60 * calls / 20_000 else "MISSES"
+    total = time.perf_counter() - started  # the run plus reading the journal back and computing the KPIs
+    rate = calls / total
+    verdict = "meets" if total < 60 * calls / 20_000 else "MISSES"
     print(
-        f"{name:>9}: {calls} calls in {result.run.wall_seconds:6.1f} s = {rate:7.0f} calls/s "
-        f"({verdict} the 20,000-in-60-s target); bare EVALSHA {baseline:7.0f}/s, "
-        f"ratio {baseline / rate:4.1f} round trips' time per call; "
-        f"ASA {result.overall.asa_seconds:.1f} s"
+        f"{name:>9}: {calls} calls in {total:6.1f} s (simulation {result.run.wall_seconds:.1f} s, KPIs "
+        f"{total - result.run.wall_seconds:.1f} s) = {rate:5.0f} calls/s, {verdict} the 20,000-in-60-s target; "
+        f"bare EVALSHA {baseline:5.0f}/s, ratio {baseline / rate:5.1f}; ASA {result.overall.asa_seconds:.1f} s"
     )
 
 
