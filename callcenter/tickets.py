@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, cast, false, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.domain import ticket as rules
@@ -283,13 +283,18 @@ class TicketService:
         return ticket_view(ticket)
 
     def _visible(self, session: Session, who: Principal) -> ColumnElement[bool]:
+        """The SQL twin of domain.access.can_work_on."""
         if who.is_admin:
             return Ticket.id.is_not(None)
-        mine = Ticket.operator == who.username
         pool = and_(Ticket.status == S.ESCALATED, Ticket.assigned_group.in_(who.queues)) if who.queues else false()
-        if not who.is_lead:
-            return or_(mine, pool)
-        return or_(mine, pool, Ticket.operator.in_(_team_members(session, who)))
+        people = {who.username} | (set(_team_members(session, who)) if who.is_lead else set())
+        return or_(pool, *(_handled_by(name) for name in sorted(people)))
+
+
+def _handled_by(username: str) -> ColumnElement[bool]:
+    """The operator handles or handled the ticket (``operators`` is a JSON list; its text holds '"name"')."""
+    listed = cast(Ticket.operators, String).contains(f'"{username}"', autoescape=True)
+    return or_(Ticket.operator == username, listed)
 
 
 def _team_members(session: Session, who: Principal) -> frozenset[str]:

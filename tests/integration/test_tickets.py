@@ -215,6 +215,15 @@ def test_operator_sees_only_their_tickets_and_lead_sees_the_team(container, cloc
     assert service.find(lead, TicketFilter()).total == 1
 
 
+def test_operator_still_sees_a_ticket_a_colleague_took_over(container, clock, service):
+    from callcenter.ticket_views import TicketFilter
+
+    feed(container, answered_call("c1", T0))
+    feed(container, answered_call("c2", T0 + DAY, operator="bela"))
+    assert [t.operator for t in service.find(ANNA, TicketFilter()).items] == ["bela"]
+    assert service.find(Principal("an", "operator"), TicketFilter()).total == 0  # no substring match
+
+
 def test_resolved_tickets_close_automatically_after_the_configured_days(container, clock, service):
     feed(container, answered_call("c1", T0))
     ticket_id = ticket_of(container, "c1").id
