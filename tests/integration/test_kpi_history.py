@@ -6,15 +6,12 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert
 
 from callcenter.bootstrap import Container
 from callcenter.domain.kpi_table import Interval
 from callcenter.hotline import BusinessHours, KpiConfig
 from callcenter.kpi.history import Dimension, KpiQuery, SqlKpi
-from callcenter.storage.event_store import SqlEventStore
-from callcenter.storage.models import Operator, Ticket
-from tests.support.kpi_data import OPERATORS, Dataset, make_dataset, reference_table, rows_equal, ticket_rows
+from tests.support.kpi_data import Dataset, load_into, make_dataset, reference_table, rows_equal
 
 ZONE = ZoneInfo("Europe/Budapest")
 # Three days around the end of summer time (2026-10-25 03:00 CEST -> 02:00 CET).
@@ -23,21 +20,10 @@ END = dt.datetime(2026, 10, 27, 0, 0, tzinfo=ZONE)
 NOW = END.timestamp() - 3600
 
 
-def load(container: Container, data: Dataset) -> None:
-    """Write the events the way the journal does, and the tickets and operators directly."""
-    store = SqlEventStore(container.sessions)
-    created = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    with container.sessions.begin() as session:
-        store.store(data.events, session)
-        operators = [{"username": u, "name": u, "team": t, "created_at": created} for u, t in OPERATORS.items()]
-        session.execute(insert(Operator), operators)
-        session.execute(insert(Ticket), list(ticket_rows(data.tickets)))
-
-
 @pytest.fixture
 def loaded(container: Container) -> tuple[Container, Dataset]:
     data = make_dataset(7, START.timestamp() - 1800, 400, 3 * 86400 + 3600)
-    load(container, data)
+    load_into(container, data)
     return container, data
 
 

@@ -258,3 +258,18 @@ def ticket_rows(tickets: Sequence[dict[str, Any]]) -> Iterable[dict[str, Any]]:
             "resolved_at": utc(t["resolved_at"]) if t["resolved_at"] is not None else None,
             "closed_at": utc(t["closed_at"]) if t["closed_at"] is not None else None,
         }
+
+
+def load_into(container: Any, data: Dataset) -> None:
+    """Write the events the way the journal does, and the tickets and operators directly."""
+    from sqlalchemy import insert
+
+    from callcenter.storage.event_store import SqlEventStore
+    from callcenter.storage.models import Operator, Ticket
+
+    created = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with container.sessions.begin() as session:
+        SqlEventStore(container.sessions).store(data.events, session)
+        operators = [{"username": u, "name": u, "team": t, "created_at": created} for u, t in OPERATORS.items()]
+        session.execute(insert(Operator), operators)
+        session.execute(insert(Ticket), list(ticket_rows(data.tickets)))
