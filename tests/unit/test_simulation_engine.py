@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from callcenter.domain.call_summary import CallSummary
+from callcenter.domain.kpi import report, tally
+from callcenter.hotline import KpiConfig
 from callcenter.simulation.engine import TIMER_SLACK, Simulation
 from callcenter.simulation.measure import SimulationResult, call_summaries, measure, to_json
 from callcenter.simulation.scenario import Breaks, OperatorGroup, QueueScenario, Scenario, single_queue
@@ -100,3 +103,22 @@ def test_long_runs_of_the_engine_match_erlang_a_closely(operators: int, occupanc
     assert measured.agrees_with(result.prediction.p_abandon), f"{measured} vs {result.prediction.p_abandon}"
     assert batch_estimate(calls, asa).agrees_with(result.prediction.asa)
     assert batch_estimate(calls, answered_within(20)).agrees_with(result.prediction.answered_within)
+
+
+def test_short_abandons_and_the_default_service_level_match_erlang_a() -> None:
+    """Abandons under 5 s are reported apart and left out of the service level, in the model as in the KPIs."""
+    base = single_queue(4, 0.9 * 4 * 60, 60, 20_000, seed=33, patience_seconds=60, warmup_calls=2000)
+    kpi = KpiConfig(service_level_threshold_seconds=20, short_abandon_seconds=5)
+    scenario = Scenario.model_validate({**base.model_dump(), "kpi": kpi.model_dump()})
+    result, calls = reference_run(scenario)
+    predicted = result.prediction
+    assert predicted is not None
+
+    def default_service_level(batch: Sequence[CallSummary]) -> float:
+        return report(tally(batch, kpi), kpi).service_level or 0.0
+
+    def short_abandon_rate(batch: Sequence[CallSummary]) -> float:
+        return report(tally(batch, kpi), kpi).short_abandon_rate or 0.0
+
+    assert batch_estimate(calls, default_service_level).agrees_with(predicted.service_level())
+    assert batch_estimate(calls, short_abandon_rate).agrees_with(predicted.p_abandon - predicted.p_long_abandon)
