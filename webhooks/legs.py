@@ -64,19 +64,23 @@ class LegRecorder:
         for name in ("kind", "operator", "from_addr", "to_addr"):
             if leg.get(name) and not getattr(row, name):
                 setattr(row, name, leg[name])
+        self._fill_times(row, status, leg)  # a late callback still tells when its phase happened
         if not is_later(status, seq, row.status, row.status_seq):
             return False
-        at = dt.datetime.fromtimestamp(float(leg["ts"]), tz=dt.UTC)
         row.status, row.status_seq = status, seq
+        return True
+
+    @staticmethod
+    def _fill_times(row: CallLeg, status: str, leg: dict[str, Any]) -> None:
+        at = dt.datetime.fromtimestamp(float(leg["ts"]), tz=dt.UTC)
         if rank(status) <= 2 and row.started_at is None:
             row.started_at = at
         elif rank(status) == 3 and row.answered_at is None:
             row.answered_at = at
-        elif status in FINAL:
-            row.ended_at = row.ended_at or at
+        elif status in FINAL and row.ended_at is None:
+            row.ended_at = at
             if leg.get("duration") not in (None, ""):
                 row.duration_seconds = float(leg["duration"])
-        return True
 
     def _row(self, session: Session, call_id: str, leg_sid: str) -> CallLeg:
         row = session.scalars(select(CallLeg).where(CallLeg.leg_sid == leg_sid)).first()

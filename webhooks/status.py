@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
 
 from callcenter.domain.events import EventType
 from callcenter.domain.operator import AcdError
@@ -31,7 +32,8 @@ class StatusCallbacks:
         leg = {
             "call_id": call_id or sid, "leg_sid": sid, "kind": kind, "operator": operator, "status": status,
             "seq": _int(form.get("SequenceNumber"), -1), "from_addr": form.get("From", ""),
-            "to_addr": form.get("To", ""), "ts": ch.now(), "duration": form.get("CallDuration", ""),
+            "to_addr": form.get("To", ""), "ts": _timestamp(form.get("Timestamp"), ch.now()),
+            "duration": form.get("CallDuration", ""),
         }  # fmt: skip
         ch.enqueue_job("record_leg", leg)
         if status not in FINAL:
@@ -70,4 +72,14 @@ def _int(raw: str | None, default: int) -> int:
     try:
         return int(raw) if raw not in (None, "") else default
     except ValueError:
+        return default
+
+
+def _timestamp(raw: str | None, default: float) -> float:
+    """Twilio's ``Timestamp`` (RFC 2822) of the status change; our clock when absent or unreadable."""
+    if not raw:
+        return default
+    try:
+        return parsedate_to_datetime(raw).timestamp()
+    except (TypeError, ValueError):
         return default

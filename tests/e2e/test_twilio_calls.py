@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - pytest fixtures are imported from tests.support.twilio_setup
 """Whole Twilio calls through the app, played by the Twilio driver, on both backends."""
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ def test_happy_path_in_hungarian_queues_connects_with_whisper_and_surveys(driver
     assert bridge.find("Client").text == "anna" and "/twilio/whisper" in bridge.find("Client").get("url")
     operator = driver.legs[next(s for s in driver.legs if s != leg.sid)]
     ticket = ticket_of(tw_container, call_record(tw_container, leg.sid))
-    assert operator.said[0][0] == f"Általános ügyek hívás, magyar nyelven, jegy: {ticket.id}. Elfogadáshoz nyomja meg az egyest."
+    assert (
+        operator.said[0][0]
+        == f"Általános ügyek hívás, magyar nyelven, jegy: {ticket.id}. Elfogadáshoz nyomja meg az egyest."
+    )
     assert leg.state == "bridged" and operator_state(tw_container, "anna") == "on_call"
 
     leg.operator_hangs_up()

@@ -9,17 +9,18 @@ the fake Twilio REST server (:mod:`tests.support.twilio_fake`).
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from rq import SimpleWorker
-from twilio.request_validator import RequestValidator
-
 from sqlalchemy import select
+from twilio.request_validator import RequestValidator
 
 from callcenter.domain.events import CallEvent, EventType
 from callcenter.storage.models import CallEventRecord
@@ -70,7 +71,7 @@ class Leg:
     rest: list[ET.Element] = field(default_factory=list)
     in_wait: bool = False
     in_whisper: bool = False
-    enqueue: ET.Element | None = None
+    enqueue: ET.Element = field(default_factory=lambda: ET.Element("Enqueue"))
     dial: ET.Element | None = None
     peer: Leg | None = None
     said: list[tuple[str, str, str]] = field(default_factory=list)
@@ -313,7 +314,9 @@ class Leg:
 
     def status(self, status: str, **extra: str) -> None:
         if self.status_url:
-            form = {**self.form(), "CallStatus": status, "SequenceNumber": str(next(self.seq)), **extra}
+            when = dt.datetime.fromtimestamp(self.driver.container.clock(), dt.UTC)
+            form = {**self.form(), "CallStatus": status, "SequenceNumber": str(next(self.seq)),
+                    "Timestamp": format_datetime(when), **extra}  # fmt: skip
             self.driver.status(self.status_url, form)
 
     def _recording(self, rec_sid: str, url: str, seconds: int) -> dict[str, str]:
