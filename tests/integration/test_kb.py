@@ -126,3 +126,18 @@ def test_resolved_ticket_becomes_a_draft_and_solving_tickets_counts(container, k
     draft = kb.draft_from_ticket(ANNA, ticket_id)
     assert (draft.status, draft.source_ticket_id, draft.tags) == ("draft", ticket_id, ["billing"])
     assert "visszaállítottuk" in draft.body
+
+
+def test_ivr_self_service_node_reads_the_published_article(kb, articles, container):
+    import datetime as dt
+
+    from ivr import engine
+    from ivr.flow import flow_from_hotline
+    from ivr.steps import Digits
+
+    flow = flow_from_hotline(container.hotline)
+    monday_morning = dt.datetime(2027, 1, 18, 10, 0, tzinfo=dt.UTC)
+    first = engine.start(flow, None, monday_morning, kb)
+    english = engine.advance(flow, "language", Digits("2"), first.context, monday_morning, kb)
+    internet = engine.advance(flow, "main", Digits("2"), english.context, monday_morning, kb)
+    assert "There is a known outage." in repr(internet.steps)
