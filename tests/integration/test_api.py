@@ -205,3 +205,27 @@ def test_wrap_up_needs_a_disposition_on_the_calls_ticket(client, world, containe
 
     answer = client.post("/api/v1/operators/me/wrap-up-done?call_id=c1", headers=bearer(world["tokens"]["operator"]))
     assert answer.status_code == 422 and "disposition" in answer.json["detail"]
+
+
+def test_console_session_calls_the_api_only_with_its_csrf_token(container, client):
+    import re
+
+    seed_operators(container, passwords={"anna": "demo-anna"})
+    container.acd.sync_config(T0)
+    page = client.get("/console/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    assert (
+        client.post(
+            "/console/login", data={"username": "anna", "password": "demo-anna", "csrf_token": csrf}
+        ).status_code
+        == 302
+    )
+    page = client.get("/console").get_data(as_text=True)
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    assert client.get("/api/v1/operators/me").json["username"] == "anna"
+    body = {"state": "available"}
+    assert client.post("/api/v1/operators/me/state", json=body).status_code == 403
+    assert client.post("/api/v1/operators/me/state", json=body, headers={"X-CSRF-Token": "forged"}).status_code == 403
+    assert client.post("/api/v1/operators/me/state", json=body, headers={"X-CSRF-Token": csrf}).json["state"] == (
+        "available"
+    )
