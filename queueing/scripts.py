@@ -11,6 +11,7 @@ Argument convention: ``ARGV[1..4] = now, event id base, today, random seed``; op
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
@@ -52,6 +53,9 @@ _KEY_FUNCTIONS = (
 )
 _KEY_CONSTANTS = ("journal", "acd_timers", "acd_meta", "queues", "operators")
 _TAG = "\x00tag\x00"
+_FUNCTION = re.compile(r"^local function (\w+)")
+_LOCALS = re.compile(r"^local ([\w, ]+?)\s*=")
+_WORD = re.compile(r"[A-Za-z_]\w*")
 _MARK = "\x01"
 
 
@@ -90,13 +94,45 @@ def _read(name: str) -> str:
     return resources.files("queueing").joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
 
 
+def _blocks(text: str) -> list[tuple[set[str], str]]:
+    """Top-level definitions of Lua text: (names defined, text), each starting at a column-0 ``local``."""
+    blocks: list[tuple[set[str], list[str]]] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("--"):
+            continue
+        if line.startswith("local "):
+            blocks.append((_defined(line), []))
+        blocks[-1][1].append(stripped)
+    return [(names, "\n".join(lines)) for names, lines in blocks]
+
+
+def _defined(line: str) -> set[str]:
+    match = _FUNCTION.match(line) or _LOCALS.match(line)
+    return set(re.split(r"\s*,\s*", match.group(1))) if match else set()
+
+
+def _needed(blocks: list[tuple[set[str], str]], body: str) -> list[str]:
+    """The definitions the body uses, directly or through other definitions, in their original order."""
+    wanted, used = set(_WORD.findall(body)), [False] * len(blocks)
+    changed = True
+    while changed:
+        changed = False
+        for i, (names, text) in enumerate(blocks):
+            if not used[i] and names & wanted:
+                used[i], changed = True, True
+                wanted |= set(_WORD.findall(text))
+    return [text for i, (_, text) in enumerate(blocks) if used[i]]
+
+
 @cache
 def source(operation: str) -> str:
-    """The complete Lua text of one operation (generated header, shared library, operation body)."""
-    parts = ["\n".join(_key_header()), "\n".join(_state_header())]
-    parts += [_read(name) for name in LIBRARY]
-    parts.append(_read(operation))
-    return "\n".join(parts)
+    """The Lua text of one operation: the generated header and the shared library, reduced to the
+    definitions the operation uses (the in-process emulation compiles a script on every call), then the
+    operation's own body."""
+    library = "\n".join(["\n".join(_key_header()), "\n".join(_state_header()), *(_read(n) for n in LIBRARY)])
+    body = "\n".join(line.strip() for line in _read(operation).splitlines() if not line.strip().startswith("--"))
+    return "\n".join([*_needed(_blocks(library), body), body])
 
 
 class Scripts:

@@ -84,4 +84,12 @@ def test_the_lua_scripts_carry_exactly_the_python_table():
     for state, targets in TRANSITIONS.items():
         inner = ", ".join(f'["{t.value}"] = true' for t in sorted(targets))
         assert f'["{state.value}"] = {{ {inner} }},' in text
-    assert all("local TRANSITIONS" in source(op) for op in OPERATIONS)
+    assert all("local TRANSITIONS" in source(op) for op in ("set_state", "offer", "accept", "hangup"))
+    assert all(source(op).endswith(op_tail(op)) for op in OPERATIONS)
+
+
+def op_tail(operation):
+    """The last statement of an operation's own Lua file (the assembled script must end with it)."""
+    from queueing.scripts import _read
+
+    return [line.strip() for line in _read(operation).splitlines() if line.strip()][-1]
