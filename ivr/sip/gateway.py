@@ -8,6 +8,8 @@ away.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import threading
 import time
@@ -25,6 +27,7 @@ from ivr.sip.ports import Leg, Phone
 from ivr.sip.session import CallerSession, SessionDeps, SurveyRecorder
 from ivr.sip.voice import VoiceLibrary
 from queueing.acd import Acd
+from queueing.acd_types import Offer
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +51,8 @@ class SipGateway:
     # -- life ----------------------------------------------------------------------------------------------
     def start(self) -> None:
         """Register (retrying in the background) and start dispatching."""
-        for name, target in (("supervisor", self._supervise), ("dispatcher", self._dispatch)):
+        workers = (("supervisor", self._supervise), ("dispatcher", self._dispatch), ("handoff", self._take_handoffs))
+        for name, target in workers:
             thread = threading.Thread(target=target, name=f"sip-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -113,14 +117,38 @@ class SipGateway:
     def dispatch_once(self, now: float) -> None:
         """Deadlines first (a ring timeout frees the operator), then offers, each to its session.
 
-        The ACD's offer reserves operators for any waiting call; an offer for a call this gateway does not
-        hold is left to ring out (the ring timeout returns the call to its place) and logged.
+        The ACD's offer reserves operators for any waiting call: an offer for a SIP call another gateway holds
+        is handed over on ``handoff_channel``; one of another channel is left to that channel (logged).
         """
         for action in self.deps.acd.tick(now):
             self._deliver(action.call_id, action)
         for offer in self.deps.acd.offer(now):
-            if not self._deliver(offer.call_id, offer):
-                logger.warning("offer of call %s to %s is not for this gateway", offer.call_id, offer.operator)
+            if self._deliver(offer.call_id, offer):
+                continue
+            if offer.channel == "sip":
+                self.deps.acd.redis.publish(self.handoff_channel, json.dumps(dataclasses.asdict(offer)))
+            else:
+                logger.warning("offer of %s call %s left to its channel", offer.channel, offer.call_id)
+
+    @property
+    def handoff_channel(self) -> str:
+        """Redis pub/sub channel where a gateway hands over offers for calls another gateway holds."""
+        return f"{self.deps.acd.keys.prefix}sip:offers"
+
+    def _take_handoffs(self) -> None:
+        while not self._stop.is_set():
+            try:
+                pubsub = self.deps.acd.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                pubsub.subscribe(self.handoff_channel)
+                while not self._stop.is_set():
+                    message = pubsub.get_message(timeout=0.5)
+                    if message is not None:
+                        offer = Offer(**json.loads(message["data"]))
+                        self._deliver(offer.call_id, offer)
+                pubsub.close()
+            except Exception:
+                logger.exception("SIP offer handoff: Redis unavailable; retrying")
+                self._stop.wait(1.0)
 
     def _deliver(self, call_id: str, item: object) -> bool:
         with self._lock:

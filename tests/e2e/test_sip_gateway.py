@@ -215,3 +215,65 @@ def test_malformed_and_unexpected_sip_is_ignored_and_the_gateway_keeps_answering
     caller = line.peer("uac_e2e.xml", 0, caller=True)
     assert finish(caller, operator) == [0, 0], caller[0].output()
     assert line.gateway.phone.healthy()
+
+
+def test_operator_who_never_answers_rings_out_and_the_next_one_takes_the_call(line: Line) -> None:
+    silent = line.peer("uas_no_answer.xml", line.op1)
+    answering = line.peer("uas_operator_hangup.xml", line.op2)
+    caller = line.peer("uac_e2e_late.xml", 0, caller=True)
+    codes = finish(caller, answering, silent)
+    assert codes == [0, 0, 0], caller[0].output() + silent[0].output()
+
+    events = line.events()
+    rings = [(e.type, e.operator) for e in events if e.type in ("OFFERED", "RING_NO_ANSWER", "CONNECTED")]
+    assert rings == [("OFFERED", "op1"), ("RING_NO_ANSWER", "op1"), ("OFFERED", "op2"), ("CONNECTED", "op2")]
+    no_answer = next(e for e in events if e.type == "RING_NO_ANSWER")
+    assert 4.5 <= no_answer.data["ring"] <= 7.0  # the queue's ring_timeout_seconds: 5
+    with line.container.sessions() as session:
+        legs = session.scalars(select(CallLeg).where(CallLeg.kind == "operator").order_by(CallLeg.id)).all()
+    assert [(leg.operator, leg.status) for leg in legs] == [("op1", "no-answer"), ("op2", "completed")]
+
+
+def test_invalid_key_and_silence_in_the_menu_end_with_goodbye(line: Line) -> None:
+    caller = line.peer("uac_invalid.xml", 0, caller=True, timeout=30)
+    assert finish(caller) == [0], caller[0].output()
+
+    events = line.events()
+    assert [e.type for e in events] == ["CALL_STARTED", "IVR_INPUT", "IVR_INPUT", "IVR_INPUT", "IVR_EXIT",
+                                        "CALL_ENDED"]  # fmt: skip
+    inputs = [(e.data["node"], e.data["kind"], e.data["input"], e.data["choice"]) for e in events[1:4]]
+    assert inputs == [("language", "dtmf", "2", "2"), ("main", "dtmf", "7", None), ("main", "timeout", "", None)]
+    assert events[4].data["node"] == "goodbye"
+    with line.container.sessions() as session:
+        call = session.get(Call, events[0].call_id)
+    assert call is not None and (call.outcome, call.queue, call.language) == ("ivr", "", "en")
+
+
+def test_caller_who_hangs_up_in_the_queue_is_abandoned(line: Line) -> None:
+    for operator in ("op1", "op2"):
+        line.acd.logout(operator, line.container.clock())
+    caller = line.peer("uac_abandon.xml", 0, caller=True, timeout=30)
+    assert finish(caller) == [0], caller[0].output()
+    time.sleep(0.3)  # the session notices the BYE on its next 20 ms tick
+
+    events = line.events()
+    assert [e.type for e in events][-3:] == ["ENTER_QUEUE", "ABANDONED", "CALL_ENDED"]
+    assert events[-1].data["by"] == "caller"
+    with line.container.sessions() as session:
+        call = session.get(Call, events[0].call_id)
+        legs = session.scalars(select(CallLeg)).all()
+    assert call is not None and call.outcome == "abandoned"
+    assert [(leg.kind, leg.status) for leg in legs] == [("caller", "completed")]
+
+
+def test_gateway_restarts_its_phone_after_failure_and_answers_again(line: Line) -> None:
+    from pyVoIP.VoIP.status import PhoneStatus
+
+    line.gateway.phone.phone._status = PhoneStatus.FAILED  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 15
+    while line.gateway.restarts == 0 or not line.gateway.phone.healthy():
+        assert time.monotonic() < deadline, "the supervisor did not restart the phone"
+        time.sleep(0.1)
+    caller = line.peer("uac_invalid.xml", 0, caller=True, timeout=30)
+    assert finish(caller) == [0], caller[0].output()
+    assert [e.type for e in line.events()][-1] == "CALL_ENDED"
