@@ -40,7 +40,9 @@ def openapi() -> Any:
 
 
 @bp.post("/auth/login")
-@endpoint("Log in: a new API token (shown once)", roles=None, body=LoginIn, response=TokenOut, tag="auth")
+@endpoint(
+    "Log in: a new API token (shown once)", roles=None, body=LoginIn, response=TokenOut, tag="auth", errors=(401, 429)
+)
 def login(body: LoginIn) -> Any:
     try:
         issued = services.auth().login(body.username, body.password, request.remote_addr or "", body.token_name)

@@ -31,6 +31,7 @@ ERROR_CODES = {
     409: "illegal transition (the reason is in detail)",
     413: "body too large",
     422: "invalid body or query (errors name the fields)",
+    429: "too many failed attempts (Retry-After says when to try again)",
 }
 
 
@@ -44,6 +45,7 @@ class Doc:
     status: int
     tag: str
     media_type: str
+    errors: tuple[int, ...] = ()
 
 
 class BodyInvalidError(Exception):
@@ -62,8 +64,9 @@ def endpoint(
     status: int = 200,
     tag: str = "",
     media_type: str = "application/json",
+    errors: tuple[int, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    doc = Doc(summary, roles, body, query, response, status, tag, media_type)
+    doc = Doc(summary, roles, body, query, response, status, tag, media_type, errors)
 
     def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -191,6 +194,7 @@ def _errors(doc: Doc, has_id: bool, method: str) -> dict[str, Any]:
         codes = [401, 403, *codes]
     if doc.body is not None:
         codes.append(413)
+    codes += [c for c in doc.errors if c not in codes]
     schema = {"content": {"application/problem+json": {"schema": {"type": "object"}}}}
     return {str(c): {"description": ERROR_CODES[c], **schema} for c in sorted(codes)}
 
