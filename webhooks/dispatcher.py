@@ -2,15 +2,17 @@
 
 Who triggers it: every webhook that changes the ACD (enqueue, RONA, hang-up, callback booked) and every turn
 of a caller's wait loop *pokes* it; a poke enqueues one job unless one is pending (a SET NX flag the job
-clears when it starts, so no poke is lost). ``run_periodically`` also runs it every few seconds in the
-embedded worker thread, for the timers of calls nobody is waiting on (callbacks, wrap-up ends). Every
-routing decision stays one ACD call: ``tick`` (ring timeouts, wrap-up ends, max wait) and ``offer``.
+clears when it starts, so no poke is lost). While anything is waiting, ringing or wrapping up, a run
+schedules the next one a few seconds later through RQ's scheduler (``callcenter worker`` and the embedded
+worker thread run it), so the timers of calls nobody is waiting on (callbacks, wrap-up ends) fire too.
+Every routing decision stays one ACD call: ``tick`` (ring timeouts, wrap-up ends, max wait) and ``offer``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-import threading
+import time
 
 from sqlalchemy import select
 from twilio.base.exceptions import TwilioRestException
@@ -21,6 +23,8 @@ from queueing.acd_types import Offer, TickAction
 from webhooks.channel import CHANNEL, TwilioChannel
 
 logger = logging.getLogger(__name__)
+
+RERUN_SECONDS = 3.0
 
 
 class Dispatcher:
@@ -39,7 +43,21 @@ class Dispatcher:
         offers = ch.acd.offer(ch.now())
         for offer in offers:
             self._connect(offer)
+        self._again_if_needed()
         return len(offers)
+
+    def _again_if_needed(self) -> None:
+        """While calls wait or operators ring or wrap up, run again in a few seconds (RQ's scheduler; one
+        scheduled run per hotline, as the job id is fixed), so callbacks and wrap-up ends need no caller."""
+        ch = self.ch
+        snapshot = ch.acd.snapshot(ch.now())
+        busy = any(q["waiting"] for q in snapshot["queues"].values()) or any(
+            o["state"] in ("reserved", "wrap_up") for o in snapshot["operators"].values()
+        )
+        if busy:
+            when = dt.datetime.fromtimestamp(time.time() + RERUN_SECONDS, dt.UTC)
+            tag = ch.container.keys.tag
+            ch.container.jobs.enqueue_at(when, "webhooks.jobs.dispatch", tag, job_id=f"twilio-dispatch-{tag}")
 
     def _deadline(self, action: TickAction) -> None:
         ch = self.ch
@@ -111,13 +129,3 @@ class Dispatcher:
             logger.warning("call %s: ticket lookup failed", call_id, exc_info=True)
             return ""
         return "" if ticket is None else str(ticket)
-
-
-def run_periodically(channel: TwilioChannel, stop: threading.Event, seconds: float = 2.0) -> None:
-    """Run the dispatcher every ``seconds`` until ``stop`` (embedded mode's background thread)."""
-    dispatcher = Dispatcher(channel)
-    while not stop.wait(seconds):
-        try:
-            dispatcher.run()
-        except Exception:
-            logger.exception("dispatcher run failed; continuing")
