@@ -286,10 +286,13 @@ class CallerSession:
         ring_timeout = self.deps.hotline.queues[offer.queue].ring_timeout_seconds if offer.queue else 20
         attempt = self.attempt = OperatorAttempt(self.deps.phone, uri, ring_timeout, time.monotonic)
         recorded = False
-        while (state := attempt.poll()) is Ring.RINGING:
+        while True:
+            state = attempt.poll()
             if attempt.leg is not None and not recorded:
                 recorded = True
                 self._operator_leg(attempt, offer.operator, "ringing")
+            if state is not Ring.RINGING:
+                break
             if any(isinstance(i, TickAction) and i.kind == "ring_timeout" for i in self._drain()):
                 return self._missed(attempt, offer.operator, Ring.NO_ANSWER, rona_done=True)
             self.audio.tick(next(self._hold))

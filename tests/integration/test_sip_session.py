@@ -1,0 +1,187 @@
+"""A SIP caller session driven through in-memory fakes of our Phone/Leg port (no pyVoIP, no network): the call
+logic alone, on the real ACD scripts (embedded Redis) and the real 20 ms pacing."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from callcenter.domain.events import CallEvent
+from callcenter.hotline import load_hotline
+from ivr.flow import flow_from_hotline
+from ivr.sip.audio import FRAME_BYTES, SILENCE
+from ivr.sip.gateway import SipGateway
+from ivr.sip.ports import DialError, LegState
+from ivr.sip.session import SessionDeps
+from queueing.acd import Acd
+from queueing.connection import RedisClients
+from queueing.keys import Keys
+from tests.sip import harness
+
+CALLER_VOICE = b"\x90" * FRAME_BYTES
+OPERATOR_VOICE = b"\x70" * FRAME_BYTES
+
+
+@pytest.fixture
+def backend() -> str:
+    return "embedded"
+
+
+class FakeLeg:
+    """A leg whose digits arrive at given frames (counted by reads, one per 20 ms tick)."""
+
+    def __init__(self, sid: str, digits: dict[int, str] | None = None, *, voice: bytes = CALLER_VOICE,
+                 state: LegState = LegState.RINGING, hangup_after: int | None = None,
+                 final: int | None = None) -> None:  # fmt: skip
+        self.sip_call_id, self.remote, self.remote_name, self.local = sid, "3611111111", "Ann", "hotline"
+        self.digits, self.voice, self._state, self.final_status = dict(digits or {}), voice, state, final
+        self.hangup_after, self.frames, self.received, self.cancelled = hangup_after, 0, bytearray(), False
+        self._pending = ""
+
+    @property
+    def state(self) -> LegState:
+        return self._state
+
+    def answer(self) -> bool:
+        if self.cancelled:
+            return False
+        self._state = LegState.ANSWERED
+        return True
+
+    def hangup(self) -> None:
+        self._state = LegState.ENDED
+
+    def read_frame(self) -> bytes:
+        self.frames += 1
+        self._pending += self.digits.pop(self.frames, "")
+        if self.hangup_after is not None and self.frames >= self.hangup_after:
+            self._state = LegState.ENDED
+        return self.voice if self._state is LegState.ANSWERED else SILENCE
+
+    def write_frame(self, frame: bytes) -> None:
+        self.received += frame
+
+    def take_dtmf(self) -> str:
+        digits, self._pending = self._pending, ""
+        return digits
+
+
+class FakePhone:
+    """Operators by user: a leg factory each (busy ones raise or end at once)."""
+
+    def __init__(self, operators: dict[str, Any]):
+        self.operators = operators
+        self.dialled: list[str] = []
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def healthy(self) -> bool:
+        return True
+
+    def dial(self, uri: str) -> FakeLeg:
+        user = uri.split(":", 1)[1].split("@", 1)[0]
+        self.dialled.append(user)
+        leg: FakeLeg = self.operators[user]()
+        return leg
+
+
+class Journal:
+    def __init__(self, acd_journal: Any) -> None:
+        self.events: list[CallEvent] = []
+
+    def append(self, event: CallEvent) -> str:
+        self.events.append(event)
+        return event.id
+
+
+class Legs:
+    def __init__(self) -> None:
+        self.rows: dict[str, list[str]] = {}
+
+    def record(self, leg_sid: str, call_id: str, status: str, at: float, **kw: Any) -> None:
+        self.rows.setdefault(kw.get("operator") or "caller", []).append(status)
+
+
+class Voices:
+    def say(self, text: str, language: str) -> bytes:
+        return SILENCE * 5
+
+    def play(self, url: str, language: str, text: str = "") -> bytes:
+        return SILENCE * 5
+
+
+@pytest.fixture
+def rig(redis_clients: tuple[RedisClients, Keys]) -> Iterator[tuple[SipGateway, Journal, Legs, Any]]:
+    hotline = load_hotline(harness.HERE / "hotline.yaml")
+    acd = Acd(redis_clients[0].live, redis_clients[1], hotline)
+    acd.sync_config(0)
+    journal, legs = Journal(None), Legs()
+    deps = SessionDeps(flow=flow_from_hotline(hotline), hotline=hotline, acd=acd, journal=journal, legs=legs,  # type: ignore[arg-type]
+                       voices=Voices(), phone=None, softphone_of=lambda op: f"sip:{op}@pbx",  # type: ignore[arg-type]
+                       first_announce=5.0)  # fmt: skip
+    phones: dict[str, Any] = {}
+    gateway = SipGateway(deps, lambda handler: FakePhone(phones), interval=0.05)
+    gateway.start()
+    yield gateway, journal, legs, phones
+    gateway.stop()
+
+
+def acd_events(gateway: SipGateway) -> list[str]:
+    keys = gateway.deps.acd.keys
+    entries: Any = gateway.deps.acd.redis.xrange(keys.journal)
+    return [f["type"] for _, f in entries if f["type"] not in ("OPERATOR_STATE", "WRAPUP_DONE")]
+
+
+def test_session_plays_the_call_from_menu_to_survey_without_pyvoip(rig: Any) -> None:
+    gateway, journal, legs, phones = rig
+    operator = FakeLeg("op-leg", voice=OPERATOR_VOICE, state=LegState.DIALING, hangup_after=50)
+
+    def ring() -> FakeLeg:
+        threading.Timer(0.2, lambda: setattr(operator, "_state", LegState.ANSWERED)).start()
+        return operator
+
+    phones["op1"] = ring
+    gateway.deps.acd.login("op1", gateway.deps.clock())
+    caller = FakeLeg("caller-leg", {10: "2", 20: "1", 250: "5"})
+    gateway.handle(caller)
+
+    assert [e.type for e in journal.events] == ["CALL_STARTED", "IVR_INPUT", "IVR_INPUT", "SURVEY_ANSWERED",
+                                                "CALL_ENDED"]  # fmt: skip
+    assert acd_events(gateway)[:4] == ["ENTER_QUEUE", "OFFERED", "CONNECTED", "COMPLETED_BY_OPERATOR"]
+    assert journal.events[3].data == {"question": "satisfaction", "answer": 5, "via": "voice"}
+    assert legs.rows == {"caller": ["in-progress", "completed"], "op1": ["ringing", "in-progress", "completed"]}
+    assert OPERATOR_VOICE * 10 in caller.received and CALLER_VOICE * 10 in operator.received
+
+
+def test_busy_and_failing_operators_are_rona_and_the_caller_keeps_waiting(rig: Any) -> None:
+    gateway, journal, legs, phones = rig
+
+    def unreachable() -> FakeLeg:
+        raise DialError("no answer to INVITE")
+
+    phones["op1"] = lambda: FakeLeg("busy", state=LegState.ENDED, final=486)
+    phones["op2"] = unreachable
+    clock = gateway.deps.clock
+    gateway.deps.acd.login("op1", clock())
+    gateway.deps.acd.login("op2", clock())
+    caller = FakeLeg("caller-leg", {10: "2", 20: "1"}, hangup_after=200)
+    gateway.handle(caller)
+
+    assert legs.rows["op1"][-1] == "busy" and legs.rows["op2"][-1] == "failed"
+    events = acd_events(gateway)
+    assert events[:5] == ["ENTER_QUEUE", "OFFERED", "RING_NO_ANSWER", "OFFERED", "RING_NO_ANSWER"]
+    assert events[-1] == "ABANDONED"
+    assert [e.type for e in journal.events][-1] == "CALL_ENDED"
+
+
+def test_caller_who_cancelled_before_the_answer_is_not_answered(rig: Any) -> None:
+    gateway, journal, legs, _ = rig
+    caller = FakeLeg("caller-leg")
+    caller.cancelled = True
+    gateway.handle(caller)
+    assert caller.state is LegState.RINGING and journal.events == [] and legs.rows == {"caller": ["canceled"]}
