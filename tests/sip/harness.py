@@ -48,12 +48,12 @@ def free_udp_port(span: int = 1) -> int:
 class Process:
     """A peer process started in its own session, stopped by its process id."""
 
-    def __init__(self, argv: list[str], cwd: Path, name: str):
+    def __init__(self, argv: list[str], cwd: Path, name: str, env: dict[str, str] | None = None):
         self.name = name
         self.log = cwd / f"{name}.log"
         self._out = self.log.open("wb")
         self.proc = subprocess.Popen(argv, cwd=cwd, stdout=self._out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+                                     stdin=subprocess.DEVNULL, start_new_session=True, env=env)  # fmt: skip
 
     def wait(self, timeout: float) -> int | None:
         try:
