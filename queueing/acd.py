@@ -98,7 +98,8 @@ class Acd:
             pipe.sadd(self.keys.queues, name)
             pipe.delete(self.keys.queue_operators(name))
         for seed in self.operators:
-            self._configure(pipe, seed.username, seed.queues, seed.skills, now)
+            if seed.queues:  # accounts serving no queue (admins) never take calls
+                self._configure(pipe, seed.username, seed.queues, seed.skills, now)
         pipe.execute()
 
     def configure_operator(self, operator: str, queues: Iterable[str], skills: Mapping[str, int], now: float) -> None:
@@ -200,8 +201,15 @@ class Acd:
         self._run("callback_dialled", now, call_id)
 
     def tick(self, now: float, limit: int = 1000) -> list[TickAction]:
-        """Housekeeping of due deadlines: ring timeout (RONA), wrap-up expiry, max wait (timeout action)."""
-        return [TickAction(*row) for row in self._run("tick", now, limit)]
+        """Housekeeping of due deadlines: ring timeout (RONA), wrap-up expiry, max wait (timeout action).
+        Call it about once a second; a deadline that cannot be handled is logged and dropped, never retried."""
+        actions = [TickAction(*row) for row in self._run("tick", now, limit)]
+        for action in actions:
+            if action.kind == "error":
+                logger.error(
+                    "tick: deadline of call %s operator %s failed: %s", action.call_id, action.operator, action.action
+                )
+        return [a for a in actions if a.kind != "error"]
 
     # -- reading -------------------------------------------------------------------------------------------
     def position(self, call_id: str, now: float) -> Position:

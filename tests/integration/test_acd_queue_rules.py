@@ -247,3 +247,14 @@ def test_queue_counters_equal_what_the_journal_says(redis_client, keys):
     snap = acd.snapshot(T0 + 101)["queues"]
     for queue, counts in counts_by_queue(journal(redis_client, keys)).items():
         assert snap[queue]["counters"] == dict(counts)
+
+
+def test_an_inconsistent_deadline_does_not_stall_housekeeping(redis_client, keys, caplog):
+    acd = make_acd(redis_client, keys, {"q": {"wrap_up_seconds": 10, "max_wait_seconds": 60}}, ANNA)
+    acd.set_state("anna", "break", T0, reason="x")
+    acd.enqueue("c1", "q", T0)
+    acd.enqueue("c2", "q", T0 + 1)
+    redis_client.hset(keys.call("c1"), "q", "vanished")  # corrupt one call: its queue is unknown
+    actions = acd.tick(T0 + 100)
+    assert [(a.kind, a.call_id) for a in actions] == [("max_wait", "c2")]
+    assert "c1" in caplog.text

@@ -70,7 +70,8 @@ def test_ring_all_rings_every_eligible_operator_and_exactly_one_accept_wins(redi
     from callcenter.domain.operator import CallNotOfferedError
 
     acd = make_acd(redis_client, keys, {"q": {"strategy": "ring_all"}}, THREE)
-    offers = acd.offer(T0 + 1) if acd.enqueue("c1", "q", T0).position else []
+    acd.enqueue("c1", "q", T0)
+    offers = acd.offer(T0 + 1)
     assert sorted(o.operator for o in offers) == ["anna", "bela", "csilla"]
     assert all(o.ring_all for o in offers)
     acd.accept("c1", "bela", T0 + 2)
