@@ -12,7 +12,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, case, exists, func, literal_column, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    case,
+    exists,
+    func,
+    literal_column,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from callcenter.domain.kpi import KpiTotals
@@ -37,6 +49,7 @@ from callcenter.storage.models import Call, Operator, Ticket
 Dimension = Literal["queue", "operator", "team", "all"]
 DIMENSIONS: tuple[Dimension, ...] = ("queue", "operator", "team", "all")
 Group = tuple[str, int]
+WORK_MEM = "256MB"
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,10 @@ class SqlKpi:
         """Rows per (group, interval) with any activity, ordered by interval then group."""
         frame = _Frame(query, self._config, self._engine.dialect.name)
         with self._engine.connect() as connection:
+            if frame.dialect == "postgresql":
+                # The planner cannot estimate the number of (group, interval) pairs of a computed key and
+                # assumes one per row; with the default work_mem it then sorts on disk instead of hashing.
+                connection.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
             calls = self._calls(connection, frame)
             tickets = self._tickets(connection, frame)
             staffed = staffed_seconds(connection, frame, now) if query.by != "queue" else {}
