@@ -75,7 +75,7 @@ def _call(rng: random.Random, call_id: str, t0: float) -> tuple[dict[str, Any], 
     enq, wait = t0 + 4.0, rng.expovariate(1 / 25)
     row: dict[str, Any] = {"id": call_id, "queue": queue, "final_queue": queue, "started_at": t0, "enqueued_at": enq}
     row.update(caller=f"+36{rng.randrange(10**8)}", outcome="abandoned", event_count=3, operator="")
-    events = [("CALL_STARTED", t0, "", "", {}), ("ENTER_QUEUE", enq, queue, "", {})]
+    events: list[tuple[Any, ...]] = [("CALL_STARTED", t0, "", "", {}), ("ENTER_QUEUE", enq, queue, "", {})]
     if rng.random() < 0.12:
         row.update(wait_seconds=wait, ended_at=enq + wait)
         return row, events + [("ABANDONED", enq + wait, queue, "", {})]
@@ -181,9 +181,9 @@ def load_postgresql(engine: Engine, calls: int) -> None:
                 event_text.write(
                     f"{row['id']}:{n}\t{kind}\t{_iso(ts)}+00\t{row['id']}\ttwilio\t{queue}\t{operator}\t{{}}\n"
                 )
-        with cursor.copy(calls_sql) as copy:  # type: ignore[attr-defined]
+        with cursor.copy(calls_sql) as copy:
             copy.write(call_text.getvalue())
-        with cursor.copy(events_sql) as copy:  # type: ignore[attr-defined]
+        with cursor.copy(events_sql) as copy:
             copy.write(event_text.getvalue())
         raw.commit()
     finally:

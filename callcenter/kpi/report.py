@@ -94,7 +94,7 @@ def csat_distribution(engine: Engine, start: dt.datetime, end: dt.datetime, queu
     )
     stmt = stmt.where(Call.queue.in_(queues)) if queues else stmt
     with engine.connect() as connection:
-        counts = {int(score): int(n) for score, n in connection.execute(stmt.group_by(Call.survey_score))}
+        counts = {int(score or 0): int(n) for score, n in connection.execute(stmt.group_by(Call.survey_score))}
     return {score: int(counts.get(score, 0)) for score in range(1, 6)}
 
 

@@ -11,16 +11,17 @@ import pytest
 
 from callcenter.bootstrap import Container
 from callcenter.domain import kpi
+from callcenter.domain.events import CallEvent
 from callcenter.domain.kpi_table import CsatTotals, csat_of
 from callcenter.kpi.history import KpiQuery, SqlKpi
 from callcenter.kpi.live import WINDOWS, LiveKpi, Window, combined
-from tests.support.kpi_data import make_dataset
+from tests.support.kpi_data import Dataset, make_dataset
 
 ZONE = ZoneInfo("Europe/Budapest")
 NOW = dt.datetime(2026, 10, 25, 10, 7, 30, tzinfo=ZONE).timestamp()
 
 
-def journal_in_batches(container: Container, events: list, seed: int = 3) -> None:  # noqa: ANN001
+def journal_in_batches(container: Container, events: list[CallEvent], seed: int = 3) -> None:
     """Events reach the journal out of order, in batches, some twice (replays), each batch drained."""
     rng = random.Random(seed)
     shuffled = events[:]
@@ -37,18 +38,18 @@ def flat(per_queue: dict[str, tuple[kpi.KpiTotals, CsatTotals]]) -> dict[str, fl
         f"{queue}.{part}.{name}": value
         for queue, pair in per_queue.items()
         for part, totals in zip(("calls", "csat"), pair, strict=True)
-        for name, value in asdict(totals).items()
+        for name, value in asdict(totals).items()  # type: ignore[call-overload]
     }
 
 
 @pytest.fixture
-def live_calls(container: Container):  # noqa: ANN201
+def live_calls(container: Container) -> tuple[Container, Dataset]:
     data = make_dataset(11, NOW - 3 * 3600, 160, 3 * 3600 - 40)
     journal_in_batches(container, [e for e in data.events if e.call_id])
     return container, data
 
 
-def test_live_windows_equal_sql_history_over_the_same_periods(live_calls) -> None:  # noqa: ANN001
+def test_live_windows_equal_sql_history_over_the_same_periods(live_calls: tuple[Container, Dataset]) -> None:
     container, _ = live_calls
     config = container.hotline.kpi
     live = LiveKpi(container.redis.live, container.keys, config)
@@ -63,7 +64,7 @@ def assert_window_matches_history(container: Container, live: LiveKpi, window: W
     assert flat(live.window(window, NOW)) == pytest.approx(flat({r.key: (r.calls, r.csat) for r in history}))
 
 
-def test_live_today_equals_pure_formulas_and_the_quarter_hours_sum_to_it(live_calls) -> None:  # noqa: ANN001
+def test_live_today_equals_pure_formulas_and_the_quarter_hours_sum_to_it(live_calls: tuple[Container, Dataset]) -> None:
     container, data = live_calls
     config = container.hotline.kpi
     live = LiveKpi(container.redis.live, container.keys, config)
@@ -86,7 +87,7 @@ def test_live_today_equals_pure_formulas_and_the_quarter_hours_sum_to_it(live_ca
     assert sum(q.offered for q in quarters) == combined(today)[0].offered
 
 
-def test_replayed_journal_changes_no_live_counter(live_calls) -> None:  # noqa: ANN001
+def test_replayed_journal_changes_no_live_counter(live_calls: tuple[Container, Dataset]) -> None:
     container, data = live_calls
     live = LiveKpi(container.redis.live, container.keys, container.hotline.kpi)
     before, version = live.window("today", NOW), live.version()
