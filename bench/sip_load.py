@@ -1,6 +1,6 @@
 """SIP gateway load: sipp callers held in the queue with audio at increasing concurrency.
 
-    .venv/bin/python bench/sip_load.py [--levels 25,50,100] [--hold 70] [--rate 20]
+    .venv/bin/python -m bench.sip_load [--levels 25,50,100] [--hold 70] [--rate 20]
 
 Runs ``callcenter sip`` as its own process (real Redis under a fresh tag, a throwaway SQLite file) registered
 to one sipp that is both its registrar (``-oocsf reg_ok.xml``) and the callers (tests/sip/uac_load_sink.xml:

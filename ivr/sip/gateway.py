@@ -22,6 +22,7 @@ from sqlalchemy import select
 from callcenter.bootstrap import Container
 from callcenter.storage.models import Operator
 from ivr.flow import flow_from_hotline
+from ivr.sip.callback import run_callback
 from ivr.sip.legs import SqlLegRecorder
 from ivr.sip.ports import Leg, Phone
 from ivr.sip.session import CallerSession, SessionDeps, SurveyRecorder
@@ -125,7 +126,9 @@ class SipGateway:
         for offer in self.deps.acd.offer(now):
             if self._deliver(offer.call_id, offer):
                 continue
-            if offer.channel == "sip":
+            if offer.channel == "sip" and offer.callback:
+                threading.Thread(target=run_callback, args=(self.deps, offer), name="sip-callback", daemon=True).start()
+            elif offer.channel == "sip":
                 self.deps.acd.redis.publish(self.handoff_channel, json.dumps(dataclasses.asdict(offer)))
             else:
                 logger.warning("offer of %s call %s left to its channel", offer.channel, offer.call_id)

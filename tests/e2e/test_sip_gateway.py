@@ -65,6 +65,7 @@ class Line:
     gateway_port: int
     op1: int
     op2: int
+    callback: int
 
     def peer(self, scenario: str, port: int, *, caller: bool = False, timeout: int = 45) -> tuple[Any, Any]:
         """A sipp peer (caller through the proxy, or softphone on ``port``) with its RTP sink."""
@@ -92,13 +93,13 @@ def line(
     require(Path(harness.KAMAILIO).exists(), "kamailio is not installed")
     for pcap in pcaps.iterdir():
         shutil.copy(pcap, tmp_path)
-    proxy, gateway_port, op1, op2 = (harness.free_udp_port() for _ in range(4))
+    proxy, gateway_port, op1, op2, callback = (harness.free_udp_port() for _ in range(5))
     rtp = harness.free_udp_port(span=400)
     sip = SipSettings(server="127.0.0.1", port=proxy, user="gateway", password="", local_address="127.0.0.1",
                       sip_port=gateway_port, rtp_low=rtp, rtp_high=rtp + 399)  # fmt: skip
     hotline = load_hotline(harness.HERE / "hotline.yaml")
     container = build_container(dataclasses.replace(settings, sip=sip, hotline=hotline), redis_clients[0])
-    kamailio = harness.kamailio(tmp_path, proxy, op1, op2)
+    kamailio = harness.kamailio(tmp_path, proxy, op1, op2, callback)
     gateway = build_gateway(container, prompt_cache, tmp_path / "recordings")
     acd = gateway.deps.acd
     for operator in ("op1", "op2"):
@@ -107,7 +108,7 @@ def line(
     gateway.start()
     try:
         assert gateway.wait_registered(15), "the gateway did not register at Kamailio"
-        yield Line(container, gateway, acd, tmp_path, proxy, gateway_port, op1, op2)
+        yield Line(container, gateway, acd, tmp_path, proxy, gateway_port, op1, op2, callback)
     finally:
         gateway.stop()
         kamailio.stop()
@@ -277,3 +278,31 @@ def test_gateway_restarts_its_phone_after_failure_and_answers_again(line: Line) 
     caller = line.peer("uac_invalid.xml", 0, caller=True, timeout=30)
     assert finish(caller) == [0], caller[0].output()
     assert [e.type for e in line.events()][-1] == "CALL_ENDED"
+
+
+def test_caller_who_presses_the_callback_key_is_called_back_when_an_operator_is_free(line: Line) -> None:
+    for operator in ("op1", "op2"):
+        line.acd.logout(operator, line.container.clock())
+    caller = line.peer("uac_callback.xml", 0, caller=True, timeout=30)
+    assert finish(caller) == [0], caller[0].output()
+    operator = line.peer("uas_softphone.xml", line.op1)
+    called_back = line.peer("uas_operator_hangup.xml", line.callback)  # answers, talks 3 s, hangs up
+    line.acd.login("op1", line.container.clock())
+    codes = finish(called_back, operator)
+    assert codes == [0, 0], called_back[0].output() + operator[0].output()
+    time.sleep(0.3)
+
+    events = line.events()
+    kinds = [e.type for e in events if e.type not in ("WRAPUP_DONE", "IVR_INPUT")]
+    assert kinds == ["CALL_STARTED", "ENTER_QUEUE", "CALLBACK_REQUESTED", "CALL_ENDED", "OFFERED", "CONNECTED",
+                     "CALLBACK_DIALLED", "COMPLETED_BY_CALLER"]  # fmt: skip
+    assert next(e for e in events if e.type == "CALLBACK_DIALLED").data["number"] == "3612345678"
+    with line.container.sessions() as session:
+        call = session.get(Call, events[0].call_id)
+        legs = session.scalars(select(CallLeg).order_by(CallLeg.id)).all()
+    assert call is not None and call.callback_requested and call.operator == "op1"
+    assert [(leg.kind, leg.status) for leg in legs] == [("caller", "completed"), ("operator", "completed"),
+                                                          ("callback", "completed")]  # fmt: skip
+    _, operator_sink = operator
+    _, callee_sink = called_back
+    assert longest_tone(callee_sink, 500) >= 1.0 or longest_tone(operator_sink, 500) >= 1.0

@@ -75,10 +75,11 @@ class Process:
         return self.log.read_text(errors="replace")[-4000:]
 
 
-def kamailio(workdir: Path, port: int, op1: int, op2: int) -> Process:
-    """Kamailio on ``port``, routing op1/op2 to sipp softphones on ``op1``/``op2``."""
+def kamailio(workdir: Path, port: int, op1: int, op2: int, callback: int) -> Process:
+    """Kamailio on ``port``, routing op1/op2 to sipp softphones on ``op1``/``op2``, callers' numbers (36...)
+    to ``callback``."""
     text = (HERE / "kamailio.cfg.in").read_text()
-    for key, value in (("@PORT@", port), ("@OP1@", op1), ("@OP2@", op2)):
+    for key, value in (("@PORT@", port), ("@OP1@", op1), ("@OP2@", op2), ("@CB@", callback)):
         text = text.replace(key, str(value))
     cfg = workdir / "kamailio.cfg"
     cfg.write_text(text)
