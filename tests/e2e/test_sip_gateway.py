@@ -281,8 +281,8 @@ def test_gateway_restarts_its_phone_after_failure_and_answers_again(line: Line) 
 
 
 def test_caller_who_presses_the_callback_key_is_called_back_when_an_operator_is_free(line: Line) -> None:
-    for operator in ("op1", "op2"):
-        line.acd.logout(operator, line.container.clock())
+    for name in ("op1", "op2"):
+        line.acd.logout(name, line.container.clock())
     caller = line.peer("uac_callback.xml", 0, caller=True, timeout=30)
     assert finish(caller) == [0], caller[0].output()
     operator = line.peer("uas_softphone.xml", line.op1)
