@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from typing import Any
 
 import pytest
+import redis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from callcenter.domain.operator import AcdError, OperatorState
 from queueing.keys import Keys
-from queueing.routing import ModelOperator, ReferenceAcd
+from queueing.routing import ReferenceAcd
+from queueing.routing_state import ModelOperator
 from tests.support.acd_setup import T0, counts_by_queue, hotline, journal, make_acd
 
-QUEUES = {
+QUEUES: dict[str, dict[str, Any]] = {
     "a": {
         "wrap_up_seconds": 5,
         "max_wait_seconds": 60,
@@ -50,7 +53,7 @@ QUEUES = {
     },
     "d": {"strategy": "round_robin", "when_empty": "voicemail", "wrap_up_seconds": 3},
 }
-OPERATORS = {
+OPERATORS: dict[str, dict[str, Any]] = {
     "anna": {"queues": ["a", "b", "d"]},
     "bela": {"queues": ["a", "c"], "skills": {"internet": 3}},
     "csilla": {"queues": ["b", "c", "d"], "skills": {"internet": 2, "tv": 1}},
@@ -74,7 +77,7 @@ def outcome(fn, *args, **kwargs):
 
 
 class AcdVersusModel(RuleBasedStateMachine):
-    client = None
+    client: redis.Redis
 
     def __init__(self) -> None:
         super().__init__()

@@ -227,6 +227,7 @@ def test_estimated_wait_follows_handle_time_and_staffing(redis_client, keys):
     acd.hangup("w0", now + 1000)  # a long call raises the handle time (weighted 0.2): 100 + 0.2 * 900
     acd.offer(now + 1000)
     slower = acd.position("w5", now + 1001)
+    assert slower.estimated_wait is not None and four_staffed.estimated_wait is not None
     assert (slower.position, slower.estimated_wait) == (1, 280 / 4)
     assert slower.estimated_wait > four_staffed.estimated_wait / 2
 

@@ -43,7 +43,8 @@ def make_acd(
 
 def journal(client: redis.Redis, keys: Keys) -> list[CallEvent]:
     """Every event the ACD appended to the hotline's journal stream, in order."""
-    return [CallEvent.from_fields(fields) for _, fields in client.xrange(keys.journal)]
+    entries: list[tuple[str, dict[str, str]]] = client.xrange(keys.journal)  # type: ignore[assignment]
+    return [CallEvent.from_fields(fields) for _, fields in entries]
 
 
 def types_of(events: list[CallEvent], call_id: str) -> list[str]:
