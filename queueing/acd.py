@@ -157,6 +157,8 @@ class Acd:
         data: Mapping[str, Any] | None = None,
     ) -> EnqueueResult:
         """A call enters a queue; with nobody working who could take it, the queue's ``when_empty`` applies."""
+        if not call_id or "|" in call_id or "," in call_id:
+            raise ValueError(f"call id {call_id!r} must be non-empty without '|' or ','")
         extra = json.dumps(dict(data or {}), separators=(",", ":"), ensure_ascii=False)[1:-1]
         raw = self._run(
             "enqueue", now, call_id, queue, int(priority), _skills(skills or {}), channel, caller, language, extra

@@ -172,3 +172,24 @@ def test_snapshot_shows_queue_counters_and_operator_calls(acd):
     assert (queue["working"], queue["available"]) == (2, 0)
     assert snap["operators"]["anna"]["call"] == "c1"
     assert snap["operators"]["anna"]["calls_today"] == 1
+
+
+def test_the_journal_of_an_acd_call_summarizes_into_its_calls_row(acd, redis_client, keys):
+    from callcenter.domain.call_summary import summarize
+
+    acd.enqueue("c1", "general", T0, channel="twilio")
+    acd.offer(T0 + 12)
+    acd.no_answer("c1", "anna", T0 + 20)
+    [offer] = acd.offer(T0 + 21)
+    acd.accept("c1", offer.operator, T0 + 22)
+    acd.hangup("c1", T0 + 82, by="caller")
+    acd.wrap_up_done(offer.operator, T0 + 97)
+    summary = summarize("c1", journal(redis_client, keys))
+    assert (summary.outcome, summary.queue, summary.operator, summary.channel) == (
+        "answered",
+        "general",
+        offer.operator,
+        "twilio",
+    )
+    assert (summary.wait_seconds, summary.talk_seconds, summary.wrapup_seconds) == (22, 60, 15)
+    assert summary.missed_offers == 1
