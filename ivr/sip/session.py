@@ -147,6 +147,9 @@ class CallerSession:
             self._fact(engine.caller_hung_up(self.node, self.context))
         elif self.phase in ("queued", "bridged"):
             self._acd(lambda: self.deps.acd.hangup(self.call_id, now, by="caller"))
+        if self.phase == "bridged" and self.attempt is not None:
+            self.attempt.cancel()
+            self._operator_leg(self.attempt, self.operator, "completed")
         logger.info("call %s: caller hung up during %s", self.call_id, self.phase)
 
     # -- IVR -----------------------------------------------------------------------------------------------
