@@ -185,3 +185,16 @@ def test_caller_who_cancelled_before_the_answer_is_not_answered(rig: Any) -> Non
     caller.cancelled = True
     gateway.handle(caller)
     assert caller.state is LegState.RINGING and journal.events == [] and legs.rows == {"caller": ["canceled"]}
+
+
+def test_caller_hanging_up_mid_conversation_ends_the_operator_leg(rig: Any) -> None:
+    gateway, journal, legs, phones = rig
+    operator = FakeLeg("op-leg", voice=OPERATOR_VOICE, state=LegState.ANSWERED)
+    phones["op1"] = lambda: operator
+    gateway.deps.acd.login("op1", gateway.deps.clock())
+    caller = FakeLeg("caller-leg", {10: "2", 20: "1"}, hangup_after=100)
+    gateway.handle(caller)
+
+    assert "COMPLETED_BY_CALLER" in acd_events(gateway)
+    assert operator.state is LegState.ENDED
+    assert legs.rows["op1"][-1] == "completed" and journal.events[-1].data == {"by": "caller"}
