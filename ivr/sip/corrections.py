@@ -381,6 +381,26 @@ def fix_packet_manager_grows_forever() -> None:
     RTP.RTPClient.__init__ = __init__  # type: ignore[method-assign]
 
 
+def fix_pcma_sent_as_ulaw() -> None:
+    """The sender uses the caller's first codec and encodes PCMA with the u-law encoder (noise for an A-law
+    caller). Prefer PCMU whenever it is offered; when only PCMA is, really encode A-law."""
+    original_init = RTP.RTPClient.__init__
+    original_encode = RTP.RTPClient.encode_packet
+
+    def __init__(self: RTP.RTPClient, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        if RTP.PayloadType.PCMU in self.assoc.values():
+            self.preference = RTP.PayloadType.PCMU
+
+    def encode_packet(self: RTP.RTPClient, payload: bytes) -> bytes:
+        if self.preference == RTP.PayloadType.PCMA:
+            return bytes(self.encode_pcma(payload))
+        return bytes(original_encode(self, payload))
+
+    RTP.RTPClient.__init__ = __init__  # type: ignore[method-assign]
+    RTP.RTPClient.encode_packet = encode_packet  # type: ignore[method-assign]
+
+
 def fix_sender_drifts_under_load() -> None:
     """The sender sleeps "20 ms minus work" after each packet, so it drifts slow under load (27 packets/s
     past ~150 calls). Send on a fixed 20 ms schedule; after a stall of over 100 ms, resynchronise instead
@@ -428,6 +448,7 @@ CORRECTIONS: tuple[Callable[[], None], ...] = (
     fix_telephone_event_above_15_kills_receiver,
     fix_rtp_receiver_dies_on_bad_packet,
     fix_packet_manager_grows_forever,
+    fix_pcma_sent_as_ulaw,
     fix_sender_drifts_under_load,
 )
 

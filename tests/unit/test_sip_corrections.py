@@ -282,3 +282,12 @@ def test_sender_keeps_a_fixed_20_ms_schedule_when_each_send_takes_15_ms() -> Non
     rtp.sout = SlowSocket()  # type: ignore[assignment]
     corrections.paced_trans(rtp, clock=virtual.clock, sleep=virtual.sleep)
     assert virtual.sent[-1] == pytest.approx(249 * 0.02, abs=0.001)  # 50 packets/s, no drift
+
+
+def test_pcmu_is_preferred_when_offered_and_pcma_is_really_a_law() -> None:
+    both = RTP.RTPClient({8: RTP.PayloadType.PCMA, 0: RTP.PayloadType.PCMU}, "127.0.0.1", 0, "127.0.0.1", 9,
+                         RTP.TransmitType.SENDRECV)  # fmt: skip
+    assert both.preference == RTP.PayloadType.PCMU
+    alaw_only = RTP.RTPClient({8: RTP.PayloadType.PCMA}, "127.0.0.1", 0, "127.0.0.1", 9, RTP.TransmitType.SENDRECV)
+    silence = b"\x80" * FRAME_BYTES
+    assert alaw_only.encode_packet(silence) == b"\xd5" * FRAME_BYTES  # A-law silence, not u-law's 0xff
