@@ -7,10 +7,12 @@ the TTL, so abandoned entries disappear by themselves.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import redis
 
+from callcenter.domain.events import CallEvent
 from ivr.steps import CallContext
 from queueing.keys import Keys
 
@@ -35,14 +37,75 @@ class CallState(dict[str, str]):
         return int(self.get("step") or 0)
 
 
+# A new leg in one round trip: claim it, store its fields, journal its events; a repeat gets its stored reply.
+_CREATE = """
+if redis.call('HSETNX', KEYS[1], 'created', '1') == 0 then
+  return {0, redis.call('HGET', KEYS[1], 'reply') or ''}
+end
+local n, i = tonumber(ARGV[2]), 3
+if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, i, i + n - 1)) end
+i = i + n
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+while i <= #ARGV do
+  local m = tonumber(ARGV[i])
+  redis.call('XADD', KEYS[2], '*', unpack(ARGV, i + 1, i + m))
+  i = i + m + 1
+end
+return {1, ''}
+"""
+
+
 class CallStore:
     """Read and write the channel state of call legs (one round trip each)."""
 
     def __init__(self, client: redis.Redis, keys: Keys):
         self.redis, self.keys = client, keys
+        self._create = client.register_script(_CREATE)
+
+    def create_with(self, sid: str, fields: dict[str, Any], events: Sequence[CallEvent]) -> str | None:
+        """Claim a new leg with its fields and journal events, atomically: None when it was new, else the reply
+        it got before (a repeated webhook; nothing is written)."""
+        args: list[Any] = [TTL_SECONDS, 2 * len(fields)]
+        for name, value in fields.items():
+            args += [name, _text(value)]
+        for event in events:
+            flat = [part for pair in event.to_fields().items() for part in pair]
+            args += [len(flat), *flat]
+        created, reply = self._create(keys=[self.keys.twilio_call(sid), self.keys.journal], args=args)
+        return None if int(created) else str(reply)
 
     def get(self, sid: str) -> CallState:
         return CallState(self.redis.hgetall(self.keys.twilio_call(sid)))  # type: ignore[arg-type]
+
+    def claim(self, sid: str) -> str | None:
+        """Mark a new leg as ours in one round trip: None when it is new, else the reply it got (a repeat)."""
+        key = self.keys.twilio_call(sid)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hsetnx(key, "created", "1")
+        pipe.hget(key, "reply")
+        created, reply = pipe.execute()
+        return None if created else str(reply or "")
+
+    def save(self, sid: str, fields: dict[str, Any], events: Sequence[CallEvent] = ()) -> None:
+        """Write fields and append journal events atomically in one round trip (MULTI/EXEC).
+
+        The events go to the same stream as ``RedisJournal.append``, in the same format; doing it here saves
+        the webhook a round trip."""
+        key = self.keys.twilio_call(sid)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(key, mapping={k: _text(v) for k, v in fields.items()})
+        pipe.expire(key, TTL_SECONDS)
+        for event in events:
+            pipe.xadd(self.keys.journal, event.to_fields())  # type: ignore[arg-type]
+        pipe.execute()
+
+    def note_and_flag(self, sid: str, fields: dict[str, Any], flag_key: str, flag_seconds: int) -> bool:
+        """Store fields of a leg and SET NX a flag, in one round trip; True when the flag was set now."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(flag_key, "1", nx=True, ex=flag_seconds)
+        if fields:
+            pipe.hset(self.keys.twilio_call(sid), mapping={k: _text(v) for k, v in fields.items()})
+        return bool(pipe.execute()[0])
 
     def create(self, sid: str, fields: dict[str, Any]) -> bool:
         """Store a new leg; False (and nothing written) when it exists already (a repeated webhook)."""

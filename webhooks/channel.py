@@ -93,7 +93,11 @@ class TwilioChannel:
         """Ask for a dispatcher run (tick + offers) unless one is already pending: one SET NX per request."""
         keys = self.container.keys
         if self.container.redis.live.set(keys.twilio_dispatch, "1", nx=True, ex=DISPATCH_FLAG_SECONDS):
-            self.container.jobs.enqueue("webhooks.jobs.dispatch", keys.tag)
+            self.dispatch_soon()
+
+    def dispatch_soon(self) -> None:
+        """Enqueue a dispatcher run (the caller has set the pending flag)."""
+        self.container.jobs.enqueue("webhooks.jobs.dispatch", self.container.keys.tag)
 
     def enqueue_job(self, job: str, *args: Any) -> None:
         self.container.jobs.enqueue(f"webhooks.jobs.{job}", self.container.keys.tag, *args)

@@ -7,6 +7,7 @@ retries, the fallback URL) gets the stored reply again and changes nothing, so r
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Mapping
 
@@ -34,6 +35,8 @@ from webhooks.waiting import Waiting
 
 logger = logging.getLogger(__name__)
 
+ACTIONS = (Enqueue, RequestCallback, Record, Transfer)
+
 
 class UnknownCallError(LookupError):
     """A webhook for a call this channel never saw (or whose state expired)."""
@@ -49,9 +52,6 @@ class IvrCalls:
         """A call comes in: CALL_STARTED, then the flow's first steps (a repeat replays the first answer)."""
         ch = self.ch
         caller = {"from": form.get("From", ""), "to": form.get("To", ""), "caller_name": form.get("CallerName", "")}
-        if not ch.store.create(sid, {**caller, "kind": "caller"}):
-            return self.replay(sid)
-        ch.ensure_acd_config()
         started = ch.event(sid, EventType.CALL_STARTED, {**caller, "channel": "twilio"}, "start")
         if ch.flow is None:
             queue = next(iter(ch.hotline.queues))
@@ -59,7 +59,25 @@ class IvrCalls:
             result = Result((Enqueue(queue, language=context.language),), context)
         else:
             result = engine.start(ch.flow, None, self._now())
-        return self.perform(sid, result, 0, started)
+        if not any(isinstance(item, ACTIONS) for item in result.steps):
+            return self._start_quietly(sid, result, started, {**caller, "kind": "caller"})
+        replay = ch.store.claim(sid)
+        if replay is not None:
+            return replay or str(VoiceResponse())
+        ch.ensure_acd_config()
+        return self.perform(sid, result, 0, [started], {**caller, "kind": "caller"})
+
+    def _start_quietly(self, sid: str, result: Result, started: CallEvent, fields: dict[str, str]) -> str:
+        """The usual start (the flow greets and asks): render, then claim + state + events in one round trip."""
+        response = VoiceResponse()
+        for item in result.steps:
+            self.render(sid, response, item, result.context, 1)
+        body = str(response)
+        state = {**fields, "ctx": json.dumps(result.context.to_dict(), ensure_ascii=False),
+                 "node": result.waiting_at or "", "step": 1, "reply_step": 0, "reply": body}  # fmt: skip
+        events = [started, *self.ch.facts(sid, result.facts, 0)]
+        replay = self.ch.store.create_with(sid, state, events)
+        return body if replay is None else replay or str(VoiceResponse())
 
     def advance(self, sid: str, step: int, node: str, user_input: UserInput) -> str:
         """The caller answered (or did not answer) the Gather of ``node`` at IVR step ``step``."""
@@ -84,16 +102,31 @@ class IvrCalls:
             self.ch.append(self.ch.event(sid, fact.type, fact.data, "hangup"))
             self.ch.store.update(sid, node="")
 
-    def perform(self, sid: str, result: Result, step: int, *before: CallEvent) -> str:
-        """Journal the facts, render every step, remember the reply for repeats."""
+    def perform(
+        self,
+        sid: str,
+        result: Result,
+        step: int,
+        before: list[CallEvent] | None = None,
+        fields: dict[str, str] | None = None,
+    ) -> str:
+        """Render every step, journal the facts, remember the reply for repeats.
+
+        Steps that only speak and listen need one Redis round trip (state, reply and events together); steps
+        that act (enqueue, callback, record, transfer) save the state first, since those read it."""
         ch = self.ch
-        ch.append(*before, *ch.facts(sid, result.facts, step))
+        events = [*(before or []), *ch.facts(sid, result.facts, step)]
+        state = {**(fields or {}), "ctx": json.dumps(result.context.to_dict(), ensure_ascii=False),
+                 "node": result.waiting_at or ""}  # fmt: skip
+        acts = any(isinstance(item, ACTIONS) for item in result.steps)
+        if acts:
+            ch.store.save(sid, state, events)
         response = VoiceResponse()
-        ch.store.set_context(sid, result.context, node=result.waiting_at or "")
         for item in result.steps:
             self.render(sid, response, item, result.context, step + 1)
         body = str(response)
-        ch.store.remember_reply(sid, step, body)
+        reply = {"step": step + 1, "reply_step": step, "reply": body}
+        ch.store.save(sid, reply if acts else {**state, **reply}, () if acts else events)
         return body
 
     def render(self, sid: str, response: VoiceResponse, item: Step, context: CallContext, next_step: int) -> None:

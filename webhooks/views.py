@@ -102,7 +102,11 @@ def _user_input() -> UserInput:
 @bp.post("/twilio/queue/wait")
 @signed
 def queue_wait() -> Response:
-    return twiml.xml(svc().waiting.wait(need(request.form, "CallSid"), request.form.get("QueueSid", "")))
+    form, args = request.form, request.args
+    body = svc().waiting.wait(
+        need(form, "CallSid"), form.get("QueueSid", ""), args.get("lang", ""), args.get("key", "")
+    )
+    return twiml.xml(body)
 
 
 @bp.post("/twilio/queue/key")

@@ -16,7 +16,7 @@ from callcenter.domain.events import EventType
 from callcenter.domain.operator import AcdError
 from ivr import prompts
 from webhooks import twiml
-from webhooks.channel import TwilioChannel
+from webhooks.channel import DISPATCH_FLAG_SECONDS, TwilioChannel
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +60,9 @@ class Waiting:
 
     def hold(self, sid: str, response: VoiceResponse, queue: str) -> None:
         """``<Enqueue>`` into the Twilio queue of ``queue`` with our wait loop."""
-        urls = self.ch.urls
-        response.enqueue(self.ch.twilio_queue(queue), wait_url=urls("queue/wait"), wait_url_method="POST",
+        urls, state = self.ch.urls, self.ch.store.get(sid)
+        wait = urls("queue/wait", lang=state.language or self.ch.default_language, key=state.get("cbkey"))
+        response.enqueue(self.ch.twilio_queue(queue), wait_url=wait, wait_url_method="POST",
                          action=urls("queue/done"), method="POST")  # fmt: skip
 
     def book_callback(
@@ -92,12 +93,16 @@ class Waiting:
         response.hangup()
 
     # -- the wait loop -------------------------------------------------------------------------------------
-    def wait(self, sid: str, queue_sid: str) -> str:
-        """One turn of the wait loop: position, estimated wait, callback offer, hold music."""
+    def wait(self, sid: str, queue_sid: str, language: str, key: str) -> str:
+        """One turn of the wait loop: position, estimated wait, callback offer, hold music.
+
+        The caller's language and callback key come in the wait URL, so a turn reads no channel state: one
+        round trip stores the Twilio queue SID and pokes the dispatcher (which is what makes offers and max
+        wait happen while callers wait), one asks the ACD for the position."""
         ch = self.ch
-        state = ch.store.get(sid)
-        if queue_sid and state.get("queue_sid") != queue_sid:
-            ch.store.update(sid, queue_sid=queue_sid)
+        if ch.store.note_and_flag(sid, {"queue_sid": queue_sid} if queue_sid else {}, ch.container.keys.twilio_dispatch,
+                                  DISPATCH_FLAG_SECONDS):  # fmt: skip
+            ch.dispatch_soon()
         response = VoiceResponse()
         try:
             position = ch.acd.position(sid, ch.now())
@@ -109,9 +114,7 @@ class Waiting:
         elif position.state != "waiting" or not position.position:
             response.leave()
         else:
-            ch.poke()
-            self._announce(response, position.position, position.estimated_wait, state.language or ch.default_language,
-                           state.get("cbkey", ""))  # fmt: skip
+            self._announce(response, position.position, position.estimated_wait, language or ch.default_language, key)
         return str(response)
 
     def _announce(self, response: VoiceResponse, position: int, wait: float | None, language: str, key: str) -> None:

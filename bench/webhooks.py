@@ -1,0 +1,228 @@
+"""Webhook throughput: the Twilio incoming-call and queue-wait webhooks against a hello-world baseline.
+
+The app runs under gunicorn (2 sync workers) on real Redis and PostgreSQL; ``wrk`` loads it with 50
+connections. Every request is signed as Twilio signs it (a wrk Lua script cycles through bodies signed here
+beforehand: one new CallSid per incoming call, the waiting calls for the wait loop). The baseline is a
+form-to-TwiML hello world on the same server in the same run. Prints requests/s, p50, p99 and the ratio to
+the baseline. Target: ratio >= 0.5 and p99 < 25 ms. Run time about 40 s; everything it creates is removed.
+
+    python -m bench.webhooks [--seconds 8] [--connections 50] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import Flask, Response, request
+from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
+
+from bench.common import REDIS_URL, fresh_tag, pg_database
+
+BASE_URL = "http://callcenter.bench"
+TOKEN = "bench-auth-token-0123456789abcdef"
+ACCOUNT = "AC" + "b" * 32
+WAITING_CALLS = 500
+LUA = """
+local requests = dofile(os.getenv("BENCH_REQUESTS"))
+local counter = 0
+function setup(thread) counter = counter + 1; thread:set("id", counter) end
+function init(args) index = id - 1 end
+function request()
+  index = index + 2
+  local r = requests[index % #requests + 1]
+  return wrk.format("POST", r[1], {["Content-Type"] = "application/x-www-form-urlencoded",
+    ["X-Twilio-Signature"] = r[3]}, r[2])
+end
+"""
+
+
+def bench_app() -> Flask:
+    """The served app (gunicorn factory): the real one, plus the hello-world baseline route."""
+    from callcenter.bootstrap import build_container
+    from callcenter.config import load_settings
+    from callcenter.web.app import create_app
+
+    app = create_app(container=build_container(load_settings()))
+
+    @app.post("/bench/hello")
+    def hello() -> Response:
+        response = VoiceResponse()
+        response.say(f"Hello {request.form.get('From', '')}", language="en-US")
+        return Response(str(response), mimetype="text/xml")
+
+    return app
+
+
+@dataclass
+class Result:
+    name: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def signed(path: str, form: dict[str, str]) -> tuple[str, str, str]:
+    return path, urlencode(form), RequestValidator(TOKEN).compute_signature(BASE_URL + path, form)
+
+
+def call_form(sid: str) -> dict[str, str]:
+    return {"CallSid": sid, "AccountSid": ACCOUNT, "From": "+36301234567", "To": "+3612345678",
+            "CallStatus": "ringing", "ApiVersion": "2010-04-01", "Direction": "inbound"}  # fmt: skip
+
+
+def lua_table(requests: list[tuple[str, str, str]]) -> str:
+    def quote(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    rows = ",\n".join("{" + ",".join(quote(part) for part in r) + "}" for r in requests)
+    return "return {\n" + rows + "\n}\n"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str], port: int, workers: int, worker_class: str, threads: int) -> Iterator[None]:
+    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", worker_class, "--threads", str(threads),
+               "-b", f"127.0.0.1:{port}", "--log-level", "warning", "bench.webhooks:bench_app()"]  # fmt: skip
+    process = subprocess.Popen(command, env={**os.environ, **env})
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.2)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def run_wrk(name: str, url: str, script: Path, requests_file: Path, seconds: int, connections: int) -> Result:
+    command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s", str(script), url]
+    output = subprocess.run(command, env={**os.environ, "BENCH_REQUESTS": str(requests_file)},
+                            capture_output=True, text=True, check=True, timeout=seconds + 30).stdout  # fmt: skip
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return Result(name, float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+                  _ms(output, "50%"), _ms(output, "99%"), int(errors.group(1)) if errors else 0)  # fmt: skip
+
+
+def _ms(output: str, percentile: str) -> float:
+    value, unit = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def prepare(database_url: str, tag: str) -> list[str]:
+    """Queue config, a working operator and WAITING_CALLS callers waiting (no dispatcher runs, so they stay)."""
+    from callcenter.bootstrap import build_container
+    from callcenter.config import Settings, TwilioSettings
+    from webhooks.channel import TwilioChannel
+
+    settings = replace(Settings(), database_url=database_url, redis_url=REDIS_URL, hotline_tag=tag,
+                       twilio=TwilioSettings(account_sid=ACCOUNT, auth_token=TOKEN))  # fmt: skip
+    container = build_container(settings)
+    channel, now = TwilioChannel(container), time.time()
+    container.acd.sync_config(now)
+    container.acd.login("anna", now)
+    sids = [f"CA{i:032x}" for i in range(1, WAITING_CALLS + 1)]
+    for sid in sids:
+        channel.store.create(sid, {"from": "+36301234567", "kind": "caller", "lang": "hu", "cbkey": "9",
+                                   "queue_sid": "QU" + "c" * 32})  # fmt: skip
+        container.acd.enqueue(sid, "general", now, channel="twilio", caller="+36301234567", language="hu")
+    container.close()
+    return sids
+
+
+def cleanup(tag: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    for pattern in (f"cc:{{{tag}}}:*", f"rq:*cc-{tag}-*"):
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+    client.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    args = parser.parse_args()
+    tag, port = fresh_tag(), free_port()
+    with pg_database() as database_url, tempfile.TemporaryDirectory() as folder:
+        try:
+            waiting = prepare(database_url, tag)
+            env = {"CALLCENTER_DATABASE_URL": database_url, "CALLCENTER_REDIS_URL": REDIS_URL,
+                   "CALLCENTER_HOTLINE_TAG": tag, "CALLCENTER_PUBLIC_BASE_URL": BASE_URL,
+                   "CALLCENTER_EMBEDDED_WORKER": "false", "CALLCENTER_SECRET_KEY": "bench",
+                   "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN}  # fmt: skip
+            results = _measure(Path(folder), waiting, port, env, args)
+        finally:
+            cleanup(tag)
+    _report(results, args)
+
+
+def _measure(
+    folder: Path, waiting: list[str], port: int, env: dict[str, str], args: argparse.Namespace
+) -> list[Result]:
+    script = folder / "signed.lua"
+    script.write_text(LUA)
+    new_calls = [signed("/twilio/voice", call_form(f"CA{i:032x}")) for i in range(10**6, 10**6 + 60_000)]
+    wait_form = {"CallStatus": "in-progress", "QueueSid": "QU" + "c" * 32, "QueuePosition": "3", "QueueTime": "40",
+                 "AvgQueueTime": "60", "CurrentQueueSize": str(len(waiting))}  # fmt: skip
+    waits = [signed("/twilio/queue/wait?lang=hu&key=9", {**call_form(sid), **wait_form}) for sid in waiting]
+    hello = [("/bench/hello", urlencode(call_form("CA" + "0" * 32)), "")]
+    files = {}
+    for name, requests in (("hello", hello), ("voice", new_calls), ("wait", waits)):
+        files[name] = folder / f"{name}.lua"
+        files[name].write_text(lua_table(requests))
+    url = f"http://127.0.0.1:{port}/"
+    with gunicorn(env, port, args.workers, args.worker_class, args.threads):
+        run_wrk("warm-up", url, script, files["hello"], 2, args.connections)
+        return [
+            run_wrk("hello world (baseline)", url, script, files["hello"], args.seconds, args.connections),
+            run_wrk("POST /twilio/voice (new call)", url, script, files["voice"], args.seconds, args.connections),
+            run_wrk("POST /twilio/queue/wait", url, script, files["wait"], args.seconds, args.connections),
+        ]
+
+
+def _report(results: list[Result], args: argparse.Namespace) -> None:
+    baseline = results[0].rps
+    print(
+        f"gunicorn {args.workers} sync workers, wrk 2 threads x {args.connections} connections, {args.seconds} s each"
+    )
+    print(f"{'route':<32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'non-2xx':>8}")
+    for r in results:
+        print(f"{r.name:<32} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.rps / baseline:>6.2f} {r.errors:>8}")
+    verdict = all(r.rps / baseline >= 0.5 and r.p99_ms < 25 and r.errors == 0 for r in results[1:])
+    print("target (ratio >= 0.5, p99 < 25 ms, no errors):", "met" if verdict else "NOT met")
+
+
+if __name__ == "__main__":
+    main()
