@@ -258,7 +258,10 @@ class CallerSession:
         if action.kind != "max_wait":
             return "waiting"
         if action.action == "overflow":
-            self.queue = self.deps.acd.position(self.call_id, self.deps.clock()).queue or self.queue
+            try:
+                self.queue = self.deps.acd.position(self.call_id, self.deps.clock()).queue or self.queue
+            except AcdError as exc:
+                logger.info("call %s: overflow queue unknown: %s", self.call_id, exc)
             return "waiting"
         self.phase = "timed_out"
         if action.action == "callback":

@@ -198,3 +198,17 @@ def test_caller_hanging_up_mid_conversation_ends_the_operator_leg(rig: Any) -> N
     assert "COMPLETED_BY_CALLER" in acd_events(gateway)
     assert operator.state is LegState.ENDED
     assert legs.rows["op1"][-1] == "completed" and journal.events[-1].data == {"by": "caller"}
+
+
+@pytest.mark.parametrize(("action", "outcome"), [("hangup", "done"), ("callback", "done"), ("overflow", "waiting")])
+def test_max_wait_carries_out_the_queue_action(rig: Any, action: str, outcome: str) -> None:
+    from ivr.sip.session import CallerSession
+    from queueing.acd_types import TickAction
+
+    gateway, _, _, _ = rig
+    caller = FakeLeg("caller-leg")
+    caller.answer()
+    session = CallerSession(caller, gateway.deps)
+    assert session._deadline(TickAction("max_wait", session.call_id, "", "general", action)) == outcome
+    assert (session.phase == "timed_out") is (outcome == "done")
+    assert (len(caller.received) > 0) is (outcome == "done")  # goodbye or callback confirmation was played
