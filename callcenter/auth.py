@@ -8,6 +8,7 @@ entropy, unlike passwords, which are scrypt-hashed by callcenter.operators). Tok
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 import secrets
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.domain.access import PermissionDeniedError, Principal
-from callcenter.operators import verify_password
+from callcenter.operators import hash_password, verify_password
 from callcenter.storage.models import ApiToken, Operator
 from callcenter.ticket_views import aware
 
@@ -103,7 +104,8 @@ class AuthService:
             raise TooManyLoginAttemptsError(wait)
         with self._sessions() as session:
             operator = _operator(session, username)
-            if operator is None or not operator.active or not verify_password(operator.password_hash, password):
+            stored = operator.password_hash if operator is not None else _dummy_hash()
+            if not verify_password(stored, password) or operator is None or not operator.active:
                 self._throttle.failed(username, address)
                 logger.warning("failed login for %r from %s", username, address)
                 raise InvalidCredentialsError("wrong username or password")
@@ -184,6 +186,12 @@ class AuthService:
 
     def _now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self._clock(), dt.UTC)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked for unknown usernames too, so that timing does not tell which usernames exist."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def _operator(session: Session, username: str) -> Operator | None:
