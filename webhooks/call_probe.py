@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 
 class TwilioCallProbe:
-    """True while Twilio reports the call queued, ringing or in progress; False once final or unknown to it."""
+    """True while Twilio reports the call queued, ringing or in progress; False once its status is final."""
 
     def __init__(self, settings: TwilioSettings, rest: TwilioRest | None = None):
         self._settings, self._rest = settings, rest
@@ -27,8 +27,10 @@ class TwilioCallProbe:
             self._rest = TwilioRest(self._settings)
         try:
             status = self._rest.client.calls(call_id).fetch().status
-        except TwilioRestException as exc:
-            return False if exc.status == 404 else None
+        except TwilioRestException:
+            # Twilio keeps calls retrievable for months, so a 404 means a wrong account or base URL (or a call
+            # that never was Twilio's): "unknown", never "ended", or a misconfiguration would end every call.
+            return None
         except Exception:
             logger.warning("call %s: Twilio could not be asked about the call", call_id, exc_info=True)
             return None

@@ -65,13 +65,17 @@ def record_recording(tag: str, call_id: str, leg_sid: str, recording_sid: str, u
     LegRecorder(channel_for(tag).container.sessions).recording(call_id, leg_sid, recording_sid, url)
 
 
-def send_sms_survey(tag: str, call_id: str, number: str, language: str) -> str:
-    """The caller hung up first: ask the survey's first question by SMS (answered by reply)."""
+class CallNotStoredYetError(RuntimeError):
+    """The journal has not brought the call into SQL yet; RQ retries the job later."""
+
+
+def send_sms_survey(tag: str, call_id: str) -> bool:
+    """The caller hung up on the operator: text them the survey (SurveyService decides whether, and once)."""
+    from callcenter.storage.models import Call
     from webhooks.survey import Survey
 
     channel = channel_for(tag)
-    survey = Survey(channel)
-    question, body = survey.sms_text(language)
-    sid = channel.rest.send_sms(number, body)
-    survey.sms_sent(call_id, number, question, language)
-    return sid
+    with channel.container.sessions() as session:
+        if session.get(Call, call_id) is None:
+            raise CallNotStoredYetError(call_id)
+    return Survey(channel).service.sms_survey_job(call_id)

@@ -201,8 +201,7 @@ def survey_answer() -> Response:
 @bp.post("/twilio/sms")
 @signed
 def sms() -> Response:
-    body = svc().survey.sms_reply(need(request.form, "From"), request.form.get("Body", ""))
-    return twiml.xml(body) if body else twiml.no_content()
+    return twiml.xml(svc().survey.sms_reply(need(request.form, "From"), request.form.get("Body", "")))
 
 
 # -- callbacks -------------------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ dispatcher, which makes the routing decisions and pushes the caller out to the b
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import time
 from collections.abc import Mapping
 
 from twilio.twiml.voice_response import VoiceResponse
@@ -20,6 +22,7 @@ from webhooks.channel import DISPATCH_FLAG_SECONDS, TwilioChannel
 
 logger = logging.getLogger(__name__)
 
+SMS_SURVEY_DELAY_SECONDS = 15
 GONE_RESULTS = ("hangup",)
 FAILED_RESULTS = ("queue-full", "error", "system-error")
 
@@ -195,16 +198,13 @@ class Waiting:
         ch.poke()
 
     def after_caller_hung_up(self, sid: str) -> None:
-        """The caller hung up on the operator: the SMS survey may follow (a job; its Messaging port is Twilio)."""
+        """The caller hung up on the operator: the SMS survey job follows once the journal has brought the call
+        into SQL (the survey service reads the call record; the job retries if it is not there yet)."""
         survey = self.ch.hotline.survey
-        state = self.ch.store.get(sid)
-        if (
-            survey.enabled
-            and survey.sms_when_caller_hung_up
-            and survey.questions
-            and state.get("from", "").startswith("+")
-        ):
-            self.ch.enqueue_job("send_sms_survey", sid, state["from"], state.language or self.ch.default_language)
+        if survey.enabled and survey.sms_when_caller_hung_up and survey.questions:
+            when = dt.datetime.fromtimestamp(time.time() + SMS_SURVEY_DELAY_SECONDS, dt.UTC)
+            tag = self.ch.container.keys.tag
+            self.ch.container.jobs.enqueue_at(when, "webhooks.jobs.send_sms_survey", tag, sid)
 
 
 _VOICEMAIL_PROMPT = {

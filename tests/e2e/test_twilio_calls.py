@@ -8,6 +8,7 @@ import pytest
 from tests.support.twilio_checks import call_record, operator_state, staff, ticket_of, waiting
 from tests.support.twilio_driver import CALLER, HOTLINE, verbs
 from tests.support.twilio_setup import CLOSED, clock, driver, fake_twilio, tw_app, tw_container  # noqa: F401
+from webhooks import jobs
 
 pytestmark = pytest.mark.usefixtures("tw_container")
 
@@ -74,7 +75,7 @@ def test_happy_path_in_english_by_speech_speaks_english_throughout(driver, tw_co
     answers = [dict(e.data) for e in driver.events(leg.sid) if e.type.value == "SURVEY_ANSWERED"]
     assert answers == [
         {"question": "satisfaction", "answer": 4, "via": "dtmf"},
-        {"question": "solved", "answer": "no", "via": "dtmf"},
+        {"question": "solved", "answer": 0, "via": "dtmf"},
     ]
     call = call_record(tw_container, leg.sid)
     assert (call.language, call.topic, call.survey_score, call.outcome) == ("en", "billing", 4, "answered")
@@ -216,12 +217,25 @@ def test_caller_hanging_up_on_the_operator_gets_the_sms_survey(driver, tw_contai
     leg.press("1").press("1")
     leg.hangup()
     assert driver.types(leg.sid)[-2:] == ["COMPLETED_BY_CALLER", "RECORDING"]
+    queue = tw_container.jobs.queue
+    scheduled = [queue.fetch_job(job_id) for job_id in queue.scheduled_job_registry.get_job_ids()]
+    assert ("webhooks.jobs.send_sms_survey", (tw_container.keys.tag, leg.sid)) in [
+        (j.func_name, j.args) for j in scheduled
+    ]
+    call_record(tw_container, leg.sid)  # the journal brings the call into SQL
+    assert jobs.send_sms_survey(tw_container.keys.tag, leg.sid)
+    driver.settle()
     sms = driver.sms[0].form
-    assert sms["To"] == CALLER and "Nyomjon egy számot egytől ötig." in sms["Body"]
+    assert sms["To"] == CALLER and "Mennyire volt elégedett az ügyintézéssel?" in sms["Body"]
     reply = driver.post("/twilio/sms", {"From": CALLER, "To": HOTLINE, "Body": " 4 ", "MessageSid": "SM1"})
+    assert reply.root.find("Message").text.startswith("Megoldódott a problémája?")  # the next question
+    reply = driver.post("/twilio/sms", {"From": CALLER, "To": HOTLINE, "Body": "igen", "MessageSid": "SM2"})
     assert reply.root.find("Message").text == "Köszönjük a válaszát. Viszonthallásra!"
-    answer = driver.events(leg.sid)[-1]
-    assert answer.type.value == "SURVEY_ANSWERED" and dict(answer.data)["via"] == "sms"
+    answers = [dict(e.data) for e in driver.events(leg.sid) if e.type.value == "SURVEY_ANSWERED"]
+    assert answers == [
+        {"question": "satisfaction", "answer": 4, "via": "sms"},
+        {"question": "solved", "answer": 1, "via": "sms"},
+    ]
     assert call_record(tw_container, leg.sid).survey_score == 4
 
 
