@@ -28,7 +28,7 @@ BUD = ZoneInfo("Europe/Budapest")
 
 
 def ts(*args: int) -> float:
-    return dt.datetime(*args, tzinfo=BUD).timestamp()
+    return dt.datetime(*args, tzinfo=BUD).timestamp()  # type: ignore[misc,arg-type]
 
 
 @pytest.mark.parametrize(
