@@ -80,7 +80,7 @@ def test_real_acd_gives_every_caller_the_wait_of_the_reference_fifo_model(
 
 @pytest.mark.parametrize(
     ("operators", "occupancy", "calls"),
-    [(3, 0.6, 2000), (5, 0.8, 2000), (12, 0.95, 2500)],
+    [(3, 0.6, 1200), (5, 0.8, 1500), (12, 0.95, 2000)],
 )
 def test_simulated_asa_and_service_level_agree_with_erlang_c(operators: int, occupancy: float, calls: int) -> None:
     result, calls_measured = simulate_embedded(scenario_at(operators, occupancy, calls, seed=operators))
@@ -95,7 +95,7 @@ def test_simulated_asa_and_service_level_agree_with_erlang_c(operators: int, occ
 
 @pytest.mark.parametrize(
     ("operators", "occupancy", "patience", "calls"),
-    [(4, 0.9, 60.0, 2000), (8, 1.1, 120.0, 2000)],
+    [(4, 0.9, 60.0, 1200), (8, 1.1, 120.0, 1200)],
 )
 def test_simulated_abandonment_agrees_with_erlang_a(
     operators: int, occupancy: float, patience: float, calls: int
