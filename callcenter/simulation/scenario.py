@@ -94,25 +94,21 @@ class Scenario(_Model):
         queues = {name: _queue_config(q) for name, q in self.queues.items()}
         return Hotline(skills=self.skills, queues=queues, operators=self.operator_seeds(), kpi=self.kpi)
 
+    def seats(self) -> list[tuple[str, OperatorGroup]]:
+        """Every simulated operator, ``sim001``, ``sim002``... in group order, with their group."""
+        groups = [group for group in self.operators for _ in range(group.count)]
+        return [(f"{OPERATOR_PREFIX}{i:03d}", group) for i, group in enumerate(groups, start=1)]
+
     def operator_seeds(self) -> tuple[OperatorSeed, ...]:
-        """Operators ``sim001``, ``sim002``... in group order."""
-        seeds: list[OperatorSeed] = []
-        for group in self.operators:
-            for _ in range(group.count):
-                name = f"{OPERATOR_PREFIX}{len(seeds) + 1:03d}"
-                seeds.append(OperatorSeed(username=name, name=name, queues=group.queues, skills=group.skills))
-        return tuple(seeds)
+        """The hotline-file operators of the seats."""
+        return tuple(
+            OperatorSeed(username=name, name=name, queues=group.queues, skills=group.skills)
+            for name, group in self.seats()
+        )
 
     def breaks_of(self) -> dict[str, Breaks]:
-        """Break rules by operator name."""
-        rules: dict[str, Breaks] = {}
-        names = iter(seed.username for seed in self.operator_seeds())
-        for group in self.operators:
-            for _ in range(group.count):
-                name = next(names)
-                if group.breaks is not None:
-                    rules[name] = group.breaks
-        return rules
+        """Break rules by operator name (operators without breaks are left out)."""
+        return {name: group.breaks for name, group in self.seats() if group.breaks is not None}
 
     @property
     def operator_count(self) -> int:
