@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from twilio.twiml.voice_response import VoiceResponse
 
 from callcenter.domain.events import CallEvent, EventType
+from callcenter.kb import KbService
 from ivr import engine
 from ivr.steps import (
     CallContext,
@@ -42,11 +43,28 @@ class UnknownCallError(LookupError):
     """A webhook for a call this channel never saw (or whose state expired)."""
 
 
+class KnowledgeBase:
+    """The IVR's self-service source: the knowledge base's published IVR message for a topic. A database that
+    cannot answer means no message (the flow goes on to an operator), never a failed call."""
+
+    def __init__(self, kb: KbService):
+        self.kb = kb
+
+    def message_for(self, topic: str, language: str) -> str | None:
+        try:
+            return self.kb.message_for(topic, language)
+        except Exception:
+            logger.warning("self-service message for %s/%s unavailable", topic, language, exc_info=True)
+            return None
+
+
 class IvrCalls:
     """Start and advance calls in the IVR flow."""
 
     def __init__(self, channel: TwilioChannel, waiting: Waiting):
         self.ch, self.waiting = channel, waiting
+        c = channel.container
+        self.knowledge = KnowledgeBase(KbService(c.sessions, c.hotline, c.clock))
 
     def start(self, sid: str, form: Mapping[str, str]) -> str:
         """A call comes in: CALL_STARTED, then the flow's first steps (a repeat replays the first answer)."""
@@ -58,7 +76,7 @@ class IvrCalls:
             context = CallContext(language=ch.default_language)
             result = Result((Enqueue(queue, language=context.language),), context)
         else:
-            result = engine.start(ch.flow, None, self._now())
+            result = engine.start(ch.flow, None, self._now(), self.knowledge)
         if not any(isinstance(item, ACTIONS) for item in result.steps):
             return self._start_quietly(sid, result, started, {**caller, "kind": "caller"})
         replay = ch.store.claim(sid)
@@ -87,7 +105,7 @@ class IvrCalls:
         context = state.context
         if str(step) == state.get("reply_step") or step != state.step or context is None or self.ch.flow is None:
             return state.get("reply") or str(VoiceResponse())
-        result = engine.advance(self.ch.flow, node, user_input, context, self._now())
+        result = engine.advance(self.ch.flow, node, user_input, context, self._now(), self.knowledge)
         return self.perform(sid, result, step)
 
     def replay(self, sid: str) -> str:

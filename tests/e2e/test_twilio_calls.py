@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from callcenter.domain.access import Principal
+from callcenter.kb import ArticleInput, KbService
 from tests.support.twilio_checks import call_record, operator_state, staff, ticket_of, waiting
 from tests.support.twilio_driver import CALLER, HOTLINE, verbs
 from tests.support.twilio_setup import CLOSED, clock, driver, fake_twilio, tw_app, tw_container  # noqa: F401
@@ -252,3 +254,20 @@ def test_after_hours_offers_voicemail_and_records_it(driver, tw_container):
     assert exit_.data["reason"] == "voicemail" and exit_.data["after_hours"] is True
     assert driver.types(leg.sid)[-2:] == ["RECORDING", "VOICEMAIL"] and "ENTER_QUEUE" not in driver.types(leg.sid)
     assert operator_state(tw_container, "anna") == "available"
+
+
+def test_a_published_outage_article_is_read_in_the_ivr_and_the_caller_may_still_queue(driver, tw_container):
+    staff(tw_container, "anna")
+    outage = "Budapest XI. kerületében internetkimaradás van, 14 óráig javítjuk."
+    author = Principal(username="csilla", role="lead")
+    kb = KbService(tw_container.sessions, tw_container.hotline, tw_container.clock)
+    kb.create(author, ArticleInput(title="Kimaradás", body=outage, language="hu", status="published",
+                                   ivr_topic="internet", ivr_text=outage))  # fmt: skip
+    leg = driver.call()
+    leg.press("1").press("2")
+    assert leg.heard(outage) and leg.pending.get("action").endswith("node=outage_menu")
+    leg.press("1")
+    assert leg.state == "bridged" and leg.peer.to == "client:anna"
+    assert [e.data["node"] for e in driver.events(leg.sid) if e.type.value == "IVR_INPUT"] == [
+        "language", "main", "outage_menu",
+    ]  # fmt: skip
