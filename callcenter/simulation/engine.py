@@ -170,12 +170,16 @@ class Simulation:
     def _give_up(self, now: float, call_id: str) -> None:
         if call_id in self._waiting:
             self.acd.abandon(call_id, now)
-            self._waiting.discard(call_id)
+            self._leave_unanswered(call_id)
 
     def _time_out(self, now: float, call_id: str) -> None:
         if call_id in self._waiting:
             self.acd.expire(now)
-            self._waiting.discard(call_id)
+            self._leave_unanswered(call_id)
+
+    def _leave_unanswered(self, call_id: str) -> None:
+        self._waiting.discard(call_id)
+        del self._callers[call_id]
 
     def _dispatch(self, now: float) -> None:
         """Ask the ACD for offers and accept each at once."""
