@@ -27,12 +27,16 @@ STRATEGIES = ("longest_idle", "round_robin", "fewest_calls", "least_talk_time", 
 @click.option("--calls", type=click.IntRange(min=1), help="Calls to simulate [default: 1000].")
 @click.option("--seed", type=int, help="Random seed; the same seed gives the same run [default: 1].")
 @click.option("--patience", type=click.FloatRange(min=0), default=0.0, help="Mean patience, s; 0 = infinite.")
-@click.option("--service-dist", type=click.Choice(SERVICE_DISTRIBUTIONS), default="exponential")
-@click.option("--strategy", type=click.Choice(STRATEGIES), default="longest_idle")
+@click.option("--service-dist", type=click.Choice(SERVICE_DISTRIBUTIONS), default="exponential", show_default=True)
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="longest_idle", show_default=True)
 @click.option("--threshold", type=click.IntRange(min=1), default=20, show_default=True, help="SL threshold, s.")
 @click.option("--warmup-calls", type=click.IntRange(min=0), default=None, help="First calls left out of KPIs.")
-@click.option("--scenario", "scenario_file", type=click.Path(dir_okay=False), help="Scenario YAML file.")
-@click.option("--redis-url", default=None, help="Run on this Redis (own key tag) instead of the emulation.")
+@click.option(
+    "--scenario", "scenario_file", type=click.Path(dir_okay=False), help="Scenario YAML (replaces the queue options)."
+)
+@click.option(
+    "--redis-url", default=None, help="Run on this Redis (own key tag, deleted after) instead of the emulation."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def simulate(
     operators: int | None,
@@ -124,7 +128,13 @@ def _prediction_columns(result: SimulationResult) -> dict[str, Any]:
 @click.option("--arrival-rate", type=click.FloatRange(min=0, min_open=True), required=True, help="Calls/hour.")
 @click.option("--aht", type=click.FloatRange(min=0, min_open=True), required=True, help="Handle time, s.")
 @click.option("--threshold", type=click.FloatRange(min=0), default=20.0, show_default=True, help="SL T, s.")
-@click.option("--target-sl", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8, show_default=True)
+@click.option(
+    "--target-sl",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.8,
+    show_default=True,
+    help="0-1.",
+)
 @click.option("--patience", type=click.FloatRange(min=0), default=0.0, help="Mean patience, s (Erlang A); 0 = C.")
 @click.option("--short-abandon", type=click.FloatRange(min=0), default=0.0, help="Abandons not held against SL.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
