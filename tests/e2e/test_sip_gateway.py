@@ -19,7 +19,7 @@ from sqlalchemy import select
 from callcenter.bootstrap import Container, build_container
 from callcenter.config import Settings, SipSettings
 from callcenter.hotline import load_hotline
-from callcenter.storage.models import Call, CallEventRecord, CallLeg
+from callcenter.storage.models import Call, CallEventRecord, CallLeg, SurveyResponse, Ticket
 from ivr.sip.audio import tone_share
 from ivr.sip.gateway import SipGateway, build_gateway
 from queueing.acd import Acd
@@ -162,6 +162,13 @@ def test_caller_is_served_from_menu_through_queue_to_operator_and_survey(line: L
     assert (call.language, call.topic, call.survey_score) == ("en", "billing", 4)
     assert call.talk_seconds is not None and 2.0 < call.talk_seconds < 6.0
     assert (legs["caller"].status, legs["operator"].status, legs["operator"].operator) == ("completed",) * 2 + ("op1",)
+    with line.container.sessions() as session:
+        ticket = session.get(Ticket, call.ticket_id)
+        answers = session.scalars(select(SurveyResponse).where(SurveyResponse.call_id == call_id)).all()
+    assert ticket is not None, "every call that reaches the hotline has a ticket"
+    assert (ticket.channel, ticket.caller, ticket.queue, ticket.operator) == ("sip", "3612345678", "general", "op1")
+    assert (ticket.topic, ticket.language, ticket.first_call_id) == ("billing", "en", call_id)
+    assert [(a.question_id, a.answer, a.via, a.operator) for a in answers] == [("satisfaction", 4, "voice", "op1")]
 
     assert len(caller_sink.packets) > 50 * 8, "the caller heard prompts, music, operator and survey"
     assert longest_tone(caller_sink, 500) >= 1.6, "the operator's 500 Hz tone reached the caller"
