@@ -12,12 +12,22 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from callcenter.domain.call_summary import CallSummary
 from callcenter.simulation.engine import Simulation
 from callcenter.simulation.measure import SimulationResult, call_summaries, measure
 from callcenter.simulation.redis_acd import RedisAcd
-from callcenter.simulation.scenario import Breaks, OperatorGroup, QueueScenario, Scenario, single_queue
+from callcenter.simulation.scenario import (
+    NEVER,
+    Breaks,
+    OperatorGroup,
+    QueueScenario,
+    Scenario,
+    ServiceTime,
+    single_queue,
+)
 from queueing.connection import RedisClients, connect
 from queueing.keys import Keys
 from tests.support.batch_means import abandonment, answered_within, asa, batch_estimate
@@ -117,3 +127,44 @@ def test_staffed_time_from_the_journal_equals_the_simulated_operators_time() -> 
     result, _ = simulate_embedded(scenario)
     assert result.overall.totals.logged_in_seconds == pytest.approx(result.run.staffed_seconds)
     assert result.overall.totals.logged_in_seconds < 3 * (result.run.ended_at - result.run.warmup_until)
+
+
+scenarios = st.builds(
+    lambda operators, load, patience, wrap_up, max_wait, service, strategy, seed: Scenario(
+        seed=seed,
+        calls=60,
+        queues={
+            "q": QueueScenario(
+                arrival_rate_per_hour=load * operators * 60,
+                aht_seconds=60,
+                service=ServiceTime(distribution=service),
+                patience_seconds=patience,
+                wrap_up_seconds=wrap_up,
+                max_wait_seconds=max_wait,
+                strategy=strategy,
+            )
+        },
+        operators=(OperatorGroup(count=operators, queues=("q",)),),
+    ),
+    operators=st.integers(1, 4),
+    load=st.floats(0.3, 1.5),
+    patience=st.sampled_from([0.0, 20.0, 90.0]),
+    wrap_up=st.sampled_from([0, 15]),
+    max_wait=st.sampled_from([NEVER, 45]),
+    service=st.sampled_from(["exponential", "lognormal", "constant"]),
+    strategy=st.sampled_from(["longest_idle", "round_robin", "fewest_calls", "ring_all", "random"]),
+    seed=st.integers(1, 1000),
+)
+
+
+@settings(max_examples=6, deadline=None)
+@given(scenario=scenarios)
+def test_any_single_queue_scenario_runs_on_the_real_acd_exactly_as_on_the_reference_model(scenario: Scenario) -> None:
+    """Identical operators, FIFO, nobody idle while someone waits: whoever answers, every caller's fate is the same."""
+    result, real = simulate_embedded(scenario)
+    reference = MemoryAcd(scenario.hotline())
+    Simulation(scenario, reference).run()
+    expected = {c.call_id: (c.outcome, round(c.wait_seconds or 0, 6)) for c in call_summaries(reference.events())}
+    assert {c.call_id: (c.outcome, round(c.wait_seconds or 0, 6)) for c in real} == expected
+    assert result.run.stranded == 0
+    assert result.overall.totals.logged_in_seconds == pytest.approx(result.run.staffed_seconds)
