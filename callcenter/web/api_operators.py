@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from callcenter.call_card import CallCardService
 from callcenter.domain.access import PermissionDeniedError, Principal
@@ -18,10 +18,12 @@ from callcenter.web.api_schemas import (
     AcceptIn,
     CallCardOut,
     CurrentCallOut,
+    EventsQuery,
     MeOut,
     OperatorListOut,
     OperatorStateOut,
     StateIn,
+    WrapUpQuery,
 )
 from callcenter.web.app import container
 from callcenter.web.auth import current_principal
@@ -108,11 +110,12 @@ def accept(body: AcceptIn) -> Any:
 
 
 @bp.post("/me/wrap-up-done")
-@endpoint("Finish wrap-up (the call's ticket needs a disposition)", response=OperatorStateOut, tag=TAG)
-def wrap_up_done() -> Any:
+@endpoint(
+    "Finish wrap-up (the call's ticket needs a disposition)", query=WrapUpQuery, response=OperatorStateOut, tag=TAG
+)
+def wrap_up_done(query: WrapUpQuery) -> Any:
     who = current_principal()
-    state = live_state(who.username)
-    last_call = request.args.get("call_id") or state["call"]
+    last_call = query.call_id or live_state(who.username)["call"]
     if last_call:
         services.tickets().check_wrap_up(who, last_call)
     _acd().wrap_up_done(who.username, container().clock())
@@ -120,10 +123,15 @@ def wrap_up_done() -> Any:
 
 
 @bp.get("/me/events")
-@endpoint("My live ACD state as Server-Sent Events (event 'state')", tag=TAG, media_type="text/event-stream")
-def my_events() -> Any:
+@endpoint(
+    "My live ACD state as Server-Sent Events (event 'state')",
+    query=EventsQuery,
+    tag=TAG,
+    media_type="text/event-stream",
+)
+def my_events(query: EventsQuery) -> Any:
     username = current_principal().username
-    seconds = min(float(request.args.get("seconds", STREAM_SECONDS)), STREAM_SECONDS)
+    seconds = min(query.seconds, STREAM_SECONDS)
     app_container = container()
     acd = services.acd()
 

@@ -69,6 +69,14 @@ class AcceptIn(_In):
     call_id: str = Field(min_length=1, max_length=64)
 
 
+class WrapUpQuery(_In):
+    call_id: str = Field("", max_length=64, description="the call wrapped up (default: the ACD's last call)")
+
+
+class EventsQuery(_In):
+    seconds: float = Field(300, ge=0, le=300, description="how long the stream stays open")
+
+
 class OperatorStateOut(_Out):
     username: str
     state: str
