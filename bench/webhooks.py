@@ -1,12 +1,13 @@
 """Webhook throughput: the Twilio incoming-call and queue-wait webhooks against a hello-world baseline.
 
-The app runs under gunicorn (2 sync workers) on real Redis and PostgreSQL; ``wrk`` loads it with 50
-connections. Every request is signed as Twilio signs it (a wrk Lua script cycles through bodies signed here
-beforehand: one new CallSid per incoming call, the waiting calls for the wait loop). The baseline is a
-form-to-TwiML hello world on the same server in the same run. Prints requests/s, p50, p99 and the ratio to
-the baseline. Target: ratio >= 0.5 and p99 < 25 ms. Run time about 40 s; everything it creates is removed.
+The app runs under gunicorn (2 workers; gthread with 16 threads as ``callcenter serve`` runs it, or sync) on
+real Redis and PostgreSQL; ``wrk`` loads it with 50 connections. Every request is signed as Twilio signs it
+(a wrk Lua script cycles through bodies signed here beforehand: a new CallSid for every incoming call, 500
+waiting calls for the wait loop). The baseline is a form-to-TwiML hello world on the same server in the same
+run. Prints requests/s, p50, p99 and the ratio to the baseline. Target: ratio >= 0.5 and p99 < 25 ms. Run time
+about 40 s; everything it creates (database, Redis keys, files) is removed.
 
-    python -m bench.webhooks [--seconds 8] [--connections 50] [--workers 2]
+    python -m bench.webhooks [--seconds 8] [--connections 50] [--workers 2] [--worker-class sync|gthread]
 """
 
 from __future__ import annotations
@@ -171,8 +172,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
-    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    parser.add_argument("--worker-class", default="gthread", choices=("sync", "gthread"))
+    parser.add_argument("--threads", type=int, default=16, help="threads per gthread worker (callcenter serve: 16)")
     args = parser.parse_args()
     tag, port = fresh_tag(), free_port()
     with pg_database() as database_url, tempfile.TemporaryDirectory() as folder:
@@ -215,7 +216,9 @@ def _measure(
 def _report(results: list[Result], args: argparse.Namespace) -> None:
     baseline = results[0].rps
     print(
-        f"gunicorn {args.workers} sync workers, wrk 2 threads x {args.connections} connections, {args.seconds} s each"
+        f"gunicorn {args.workers} {args.worker_class} workers"
+        + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
+        + f", wrk 2 threads x {args.connections} connections, {args.seconds} s each"
     )
     print(f"{'route':<32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'non-2xx':>8}")
     for r in results:
