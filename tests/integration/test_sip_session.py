@@ -212,3 +212,24 @@ def test_max_wait_carries_out_the_queue_action(rig: Any, action: str, outcome: s
     assert session._deadline(TickAction("max_wait", session.call_id, "", "general", action)) == outcome
     assert (session.phase == "timed_out") is (outcome == "done")
     assert (len(caller.received) > 0) is (outcome == "done")  # goodbye or callback confirmation was played
+
+
+def test_an_offer_computed_by_one_gateway_reaches_the_gateway_holding_the_call(rig: Any) -> None:
+    import queue as queues
+    import time
+
+    holder, _, _, _ = rig
+    other = SipGateway(holder.deps, lambda handler: FakePhone({}), interval=3600)
+    holder.dispatch_once = lambda now: None  # type: ignore[method-assign]  # only the other gateway offers
+
+    class Waiting:
+        inbox: queues.Queue[Any] = queues.Queue()
+
+    holder.sessions["sip-elsewhere"] = Waiting()  # type: ignore[assignment]
+    acd, clock = holder.deps.acd, holder.deps.clock
+    acd.enqueue("sip-elsewhere", "general", clock(), channel="sip")
+    acd.login("op1", clock())
+    time.sleep(0.2)  # the holder's handoff subscription is up
+    other.dispatch_once(clock())
+    offer = Waiting.inbox.get(timeout=2)
+    assert (offer.call_id, offer.operator) == ("sip-elsewhere", "op1")
