@@ -168,3 +168,15 @@ def test_any_single_queue_scenario_runs_on_the_real_acd_exactly_as_on_the_refere
     assert {c.call_id: (c.outcome, round(c.wait_seconds or 0, 6)) for c in real} == expected
     assert result.run.stranded == 0
     assert result.overall.totals.logged_in_seconds == pytest.approx(result.run.staffed_seconds)
+
+
+def test_a_higher_priority_queue_waits_less_for_the_same_operators() -> None:
+    queues = {
+        "vip": QueueScenario(arrival_rate_per_hour=90, aht_seconds=60, priority=1),
+        "rest": QueueScenario(arrival_rate_per_hour=90, aht_seconds=60),
+    }
+    group = OperatorGroup(count=3, queues=("vip", "rest"))
+    result, _ = simulate_embedded(Scenario(seed=8, calls=500, warmup_calls=50, queues=queues, operators=(group,)))
+    vip, rest = result.per_queue["vip"].asa_seconds, result.per_queue["rest"].asa_seconds
+    assert vip is not None and rest is not None
+    assert vip < rest / 2

@@ -122,3 +122,14 @@ def test_short_abandons_and_the_default_service_level_match_erlang_a() -> None:
 
     assert batch_estimate(calls, default_service_level).agrees_with(predicted.service_level())
     assert batch_estimate(calls, short_abandon_rate).agrees_with(predicted.p_abandon - predicted.p_long_abandon)
+
+
+def test_calls_nobody_can_serve_are_reported_stranded_and_the_run_still_ends() -> None:
+    queues = {
+        "a": QueueScenario(arrival_rate_per_hour=60, aht_seconds=60),
+        "b": QueueScenario(arrival_rate_per_hour=60, aht_seconds=60),
+    }
+    scenario = Scenario(seed=3, calls=100, queues=queues, operators=(OperatorGroup(count=2, queues=("a",)),))
+    document = run(scenario)[1]
+    assert document["simulation"]["stranded_calls"] == document["queues"]["b"]["offered"] > 0
+    assert document["queues"]["b"]["answered"] == 0
