@@ -220,12 +220,12 @@ def test_an_offer_computed_by_one_gateway_reaches_the_gateway_holding_the_call(r
 
     holder, _, _, _ = rig
     other = SipGateway(holder.deps, lambda handler: FakePhone({}), interval=3600)
-    holder.dispatch_once = lambda now: None  # type: ignore[method-assign]  # only the other gateway offers
+    holder.dispatch_once = lambda now: None  # only the other gateway offers
 
     class Waiting:
         inbox: queues.Queue[Any] = queues.Queue()
 
-    holder.sessions["sip-elsewhere"] = Waiting()  # type: ignore[assignment]
+    holder.sessions["sip-elsewhere"] = Waiting()
     acd, clock = holder.deps.acd, holder.deps.clock
     acd.enqueue("sip-elsewhere", "general", clock(), channel="sip")
     acd.login("op1", clock())
