@@ -66,6 +66,11 @@ def worker(burst: bool) -> None:
     from callcenter.watchdog import build_watchdog  # rebuilds after a Redis data loss, heals stuck operators
 
     threading.Thread(target=build_watchdog(container).run, args=(stop, container.clock), daemon=True).start()
+    from webhooks import jobs as twilio_jobs
+
+    # Built (not connected) before forking: every work horse inherits it instead of importing the channel and
+    # building a container per job (about half a second each, which capped the dispatcher's throughput).
+    twilio_jobs.channel_for(settings.hotline_tag)
     try:
         forking_worker(container.jobs.queue).work(with_scheduler=True)
     finally:
