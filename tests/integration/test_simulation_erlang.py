@@ -172,8 +172,8 @@ def test_any_single_queue_scenario_runs_on_the_real_acd_exactly_as_on_the_refere
 
 def test_a_higher_priority_queue_waits_less_for_the_same_operators() -> None:
     queues = {
-        "vip": QueueScenario(arrival_rate_per_hour=90, aht_seconds=60, priority=1),
-        "rest": QueueScenario(arrival_rate_per_hour=90, aht_seconds=60),
+        "vip": QueueScenario(arrival_rate_per_hour=80, aht_seconds=60, priority=1),
+        "rest": QueueScenario(arrival_rate_per_hour=80, aht_seconds=60),
     }
     group = OperatorGroup(count=3, queues=("vip", "rest"))
     result, _ = simulate_embedded(Scenario(seed=8, calls=500, warmup_calls=50, queues=queues, operators=(group,)))
