@@ -15,6 +15,18 @@ from callcenter.web.throttle import RedisLoginThrottle
 _KEY = "callcenter.tickets_kb"
 
 
+class ContainerTransfer:
+    """The channels' ``container.call_transfer``, looked up at each escalation (they wire it when their
+    blueprint starts, which may be after the tickets service was built)."""
+
+    def __init__(self, owner: Any):
+        self._owner = owner
+
+    def transfer_to_queue(self, call_id: str, queue: str, reason: str) -> bool:
+        transfer = getattr(self._owner, "call_transfer", None)
+        return bool(transfer is not None and transfer.transfer_to_queue(call_id, queue, reason))
+
+
 def _cache() -> dict[str, Any]:
     return current_app.extensions.setdefault(_KEY, {})  # type: ignore[no-any-return]
 
@@ -23,8 +35,7 @@ def tickets() -> TicketService:
     cache = _cache()
     if "tickets" not in cache:
         c = container()
-        transfer = getattr(c, "call_transfer", None)  # provided by the Twilio/SIP channels when wired
-        cache["tickets"] = TicketService(c.sessions, c.hotline, c.clock, transfer=transfer)
+        cache["tickets"] = TicketService(c.sessions, c.hotline, c.clock, transfer=ContainerTransfer(c))
     return cache["tickets"]  # type: ignore[no-any-return]
 
 

@@ -230,3 +230,20 @@ def test_console_session_calls_the_api_only_with_its_csrf_token(container, clien
     assert client.post("/api/v1/operators/me/state", json=body, headers={"X-CSRF-Token": csrf}).json["state"] == (
         "available"
     )
+
+
+def test_escalating_through_the_api_moves_a_caller_still_on_the_line(client, world, container):
+    moved: list[tuple[str, str]] = []
+
+    class Transfer:
+        def transfer_to_queue(self, call_id: str, queue: str, reason: str) -> bool:
+            moved.append((call_id, queue))
+            return True
+
+    container.journal.append_many(answered_call("live", T0 + 30 * 86400)[:5])  # connected, not ended
+    container.journal_writer.drain_all()
+    container.call_transfer = Transfer()  # what the Twilio channel wires when it starts
+    ticket = call(client, world, "operator", "GET", "/api/v1/tickets?status=open", None).json["items"][0]
+    assert ticket["last_call_id"] == "live"
+    answer = call(client, world, "operator", "POST", f"/api/v1/tickets/{ticket['id']}/escalate", {"reason": "router"})
+    assert answer.status_code == 200 and moved == [("live", "level2")]
