@@ -30,11 +30,14 @@ local function avail_score(o, q)
   return idle
 end
 
+-- A queue removed from the configuration while the operator was logged in is skipped, not an error:
+-- otherwise that operator could never change state again.
 local function index_available(o, on)
   for _, q in ipairs(split(o.sq)) do
-    if on then
-      redis.call('ZADD', k_queue_available(q), f6(avail_score(o, q)), o.id)
-    else
+    local configured, score = pcall(avail_score, o, q)
+    if on and configured then
+      redis.call('ZADD', k_queue_available(q), f6(score), o.id)
+    elseif not on then
       redis.call('ZREM', k_queue_available(q), o.id)
     end
   end

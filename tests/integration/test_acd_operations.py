@@ -193,3 +193,13 @@ def test_the_journal_of_an_acd_call_summarizes_into_its_calls_row(acd, redis_cli
     )
     assert (summary.wait_seconds, summary.talk_seconds, summary.wrapup_seconds) == (22, 60, 15)
     assert summary.missed_offers == 1
+
+
+def test_an_operator_serving_a_queue_removed_from_the_configuration_can_still_change_state(redis_client, keys):
+    acd = make_acd(redis_client, keys, {"general": {}, "old": {}}, {"anna": {"queues": ["general", "old"]}})
+    acd.set_state("anna", "break", T0 + 1, reason="x")
+    redis_client.delete(keys.queue_config("old"))  # as a new hotline file without it would leave it
+    redis_client.srem(keys.queues, "old")
+    acd.set_state("anna", "available", T0 + 2)
+    acd.enqueue("c1", "general", T0 + 3)
+    assert [o.operator for o in acd.offer(T0 + 4)] == ["anna"]
