@@ -72,6 +72,9 @@ class Acd:
             timezone = timezone or hotline.hotline.timezone
         else:
             self.queues, self.operators = dict(hotline), ()
+        bad = [name for name in self.queues if not name or "," in name or "|" in name]
+        if bad:
+            raise ValueError(f"queue names must be non-empty without ',' or '|': {bad}")
         self.zone = ZoneInfo(timezone or "UTC")
         self._random = random.Random(seed)
         self._scripts = Scripts(client)
