@@ -90,6 +90,7 @@ def logout() -> BaseResponse:
 
 
 @bp.get("")
+@bp.get("/")
 def page() -> Any:
     username = session.get(SESSION_USER)
     if not username:

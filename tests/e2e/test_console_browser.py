@@ -126,10 +126,10 @@ def test_operator_takes_a_call_and_resolves_its_ticket_in_the_browser(server, br
     assert [(o.call_id, o.operator) for o in offers] == [(call_id, "anna")]
 
     page.wait_for_selector("#call-card:not([hidden])")
-    assert page.locator("#card-caller").inner_text() == CALLER
+    expect(page.locator("#card-caller")).to_have_text(CALLER)
     page.wait_for_selector("#accept:not([hidden])")
     expect(page.locator("#ticket-id")).to_have_text(re.compile(r"^#\d+$"))
-    assert page.locator("#card-ivr").inner_text() == "main:2"
+    expect(page.locator("#card-ivr")).to_have_text("main:2")
     page.screenshot(path=str(ARTIFACTS / "2-call-card.png"))
     page.get_by_role("button", name="Accept call").click()
     page.wait_for_selector("#state[data-state='on_call']")
@@ -186,3 +186,39 @@ def test_console_speaks_hungarian_and_refuses_a_login_without_csrf(server, brows
     assert page.get_by_label("Felhasználónév").is_visible()
     page.screenshot(path=str(ARTIFACTS / "0-login-hu.png"))
     assert client.post("/console/login", data={"username": "anna", "password": "x"}).status_code == 403
+
+
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+def test_second_level_opens_an_escalated_ticket_from_the_worklist_and_sends_it_back(
+    server, browser_page, container, backend
+):
+    from playwright.sync_api import expect
+
+    from callcenter.domain.access import Principal
+    from callcenter.ticket_views import TicketFilter
+    from callcenter.tickets import TicketService
+    from tests.support.events import answered_call
+
+    page, errors = browser_page
+    seed_operators(container, passwords={"csilla": "demo-csilla"})
+    container.journal.append_many(answered_call("esc-1", time.time() - 600))
+    container.journal_writer.drain_all()
+    tickets = TicketService(container.sessions, container.hotline, container.clock)
+    anna = Principal("anna", "operator", "first-level", ("general",))
+    ticket = tickets.find(SYSTEM, TicketFilter()).items[0]
+    tickets.escalate(anna, ticket.id, "<b>router</b> needs a technician")
+
+    page.goto(server + "/console/login?lang=en")
+    page.get_by_label("Username").fill("csilla")
+    page.get_by_label("Password").fill("demo-csilla")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name=f"Open #{ticket.id}").click()
+    expect(page.locator("#ticket-status")).to_have_text("escalated")
+    expect(page.locator("#ticket-escalation")).to_have_text("<b>router</b> needs a technician")
+    page.get_by_label("Escalation reason").fill("customer's own router")
+    page.get_by_role("button", name="Send back to first level").click()
+    expect(page.locator("#ticket-status")).to_have_text("open")
+    expect(page.locator("#worklist")).not_to_contain_text(f"#{ticket.id} escalated")
+    page.screenshot(path=str(ARTIFACTS / "5-second-level.png"))
+    assert errors == []
+    assert tickets.get(SYSTEM, ticket.id).assigned_group == "first-level"

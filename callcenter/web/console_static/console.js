@@ -88,7 +88,7 @@
     if (card.ticket) {
       showTicket(card.ticket);
       $("repeat-caller").hidden = card.ticket.contact_count < 2;
-    } else if (attempt < 20) {
+    } else if (attempt < 60) {
       setTimeout(() => loadCard(attempt + 1), 500);  // the journal has not written the call yet
     }
   }
@@ -108,6 +108,8 @@
     $("ticket-id").textContent = "#" + ticket.id;
     $("ticket-status").textContent = ticket.status;
     $("ticket-notes").textContent = ticket.notes;
+    $("ticket-escalation").textContent = ticket.escalation_reason;
+    $("ticket-escalation-line").hidden = !ticket.escalation_reason;
     if (ticket.disposition) $("disposition").value = ticket.disposition;
     if (changed) suggest();
   }
@@ -122,6 +124,28 @@
       const id = requireTicket();
       showTicket(await api("POST", "/tickets/" + id + path, body));
       say(T.saved, false);
+      worklist();
+    });
+  }
+
+  function worklist() {
+    return run(async () => {
+      const data = await api("GET", "/tickets?status=new,open,escalated&per_page=20");
+      const list = $("worklist");
+      if (!data.items.length) return fillList(list, [T.no_results]);
+      list.replaceChildren(...data.items.map((ticket) => {
+        const item = document.createElement("li");
+        const open = document.createElement("button");
+        open.type = "button";
+        open.className = "secondary";
+        open.textContent = T.open_ticket;
+        open.setAttribute("aria-label", T.open_ticket + " #" + ticket.id);
+        open.addEventListener("click", () => showTicket(ticket));
+        const label = document.createElement("span");
+        label.textContent = " #" + ticket.id + " " + ticket.status + " — " + ticket.subject + " ";
+        item.append(label, open);
+        return item;
+      }));
     });
   }
 
@@ -227,6 +251,8 @@
   on("disposition-form", "submit", () => ticketAction("/disposition", { code: $("disposition").value }));
   on("resolve", "click", () => ticketAction("/resolve", { article_id: state.articleId }));
   on("escalate-form", "submit", () => ticketAction("/escalate", { reason: $("escalation-reason").value }));
+  on("send-back", "click", () => ticketAction("/send-back", { reason: $("escalation-reason").value }));
+  on("refresh-worklist", "click", worklist);
   on("kb-form", "submit", search);
   on("finish-wrap-up", "click", () => run(async () => {
     const call = state.callId ? "?call_id=" + encodeURIComponent(state.callId) : "";
@@ -238,4 +264,5 @@
   }))));
   listen();
   softphone();
+  worklist();
 })();
