@@ -99,14 +99,6 @@ class CallStore:
             pipe.xadd(self.keys.journal, event.to_fields())  # type: ignore[arg-type]
         pipe.execute()
 
-    def note_and_flag(self, sid: str, fields: dict[str, Any], flag_key: str, flag_seconds: int) -> bool:
-        """Store fields of a leg and SET NX a flag, in one round trip; True when the flag was set now."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(flag_key, "1", nx=True, ex=flag_seconds)
-        if fields:
-            pipe.hset(self.keys.twilio_call(sid), mapping={k: _text(v) for k, v in fields.items()})
-        return bool(pipe.execute()[0])
-
     def create(self, sid: str, fields: dict[str, Any]) -> bool:
         """Store a new leg; False (and nothing written) when it exists already (a repeated webhook)."""
         key = self.keys.twilio_call(sid)

@@ -103,9 +103,8 @@ def _user_input() -> UserInput:
 @signed
 def queue_wait() -> Response:
     form, args = request.form, request.args
-    body = svc().waiting.wait(
-        need(form, "CallSid"), form.get("QueueSid", ""), args.get("lang", ""), args.get("key", "")
-    )
+    sid, queue_sid, queue_time = need(form, "CallSid"), form.get("QueueSid", ""), form.get("QueueTime", "")
+    body = svc().waiting.wait(sid, queue_sid, queue_time, args.get("lang", ""), args.get("key", ""))
     return twiml.xml(body)
 
 

@@ -18,11 +18,12 @@ from callcenter.domain.events import EventType
 from callcenter.domain.operator import AcdError
 from ivr import prompts
 from webhooks import twiml
-from webhooks.channel import DISPATCH_FLAG_SECONDS, TwilioChannel
+from webhooks.channel import TwilioChannel
 
 logger = logging.getLogger(__name__)
 
 SMS_SURVEY_DELAY_SECONDS = 15
+FIRST_TURN_SECONDS = 5
 GONE_RESULTS = ("hangup",)
 FAILED_RESULTS = ("queue-full", "error", "system-error")
 
@@ -96,16 +97,16 @@ class Waiting:
         response.hangup()
 
     # -- the wait loop -------------------------------------------------------------------------------------
-    def wait(self, sid: str, queue_sid: str, language: str, key: str) -> str:
+    def wait(self, sid: str, queue_sid: str, queue_time: str, language: str, key: str) -> str:
         """One turn of the wait loop: position, estimated wait, callback offer, hold music.
 
-        The caller's language and callback key come in the wait URL, so a turn reads no channel state: one
-        round trip stores the Twilio queue SID and pokes the dispatcher (which is what makes offers and max
-        wait happen while callers wait), one asks the ACD for the position."""
+        A turn costs one Redis round trip (the ACD's position): the caller's language and callback key come in
+        the wait URL, and the Twilio queue SID (needed to push the caller to the bridge) is stored on the first
+        turns only. Offers and max wait need no turn: the dispatcher runs on every ACD change and every few
+        seconds while calls wait."""
         ch = self.ch
-        if ch.store.note_and_flag(sid, {"queue_sid": queue_sid} if queue_sid else {}, ch.container.keys.twilio_dispatch,
-                                  DISPATCH_FLAG_SECONDS):  # fmt: skip
-            ch.dispatch_soon()
+        if queue_sid and queue_time.isdigit() and int(queue_time) < FIRST_TURN_SECONDS:
+            ch.store.update(sid, queue_sid=queue_sid)
         response = VoiceResponse()
         try:
             position = ch.acd.position(sid, ch.now())

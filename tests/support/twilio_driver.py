@@ -71,6 +71,7 @@ class Leg:
     rest: list[ET.Element] = field(default_factory=list)
     in_wait: bool = False
     in_whisper: bool = False
+    turns: int = 0
     enqueue: ET.Element = field(default_factory=lambda: ET.Element("Enqueue"))
     dial: ET.Element | None = None
     peer: Leg | None = None
@@ -246,17 +247,18 @@ class Leg:
 
     # -- queues --------------------------------------------------------------------------------------------
     def _enter_queue(self, verb: ET.Element) -> None:
-        self.enqueue, self.state, self.in_wait = verb, "queue", True
+        self.enqueue, self.state, self.in_wait, self.turns = verb, "queue", True, 0
         self.queue_sid = self.driver.queue_sid((verb.text or "").strip())
         self.driver.fake.in_queue.setdefault(self.queue_sid, set()).add(self.sid)
         self._wait_turn()
 
     def _wait_turn(self) -> None:
         members = self.driver.fake.in_queue.get(self.queue_sid, set())
+        self.turns += 1
         wait_form = {
             "QueueSid": self.queue_sid,
             "QueuePosition": "1",
-            "QueueTime": "5",
+            "QueueTime": str(30 * (self.turns - 1)),  # the first turn comes as the caller enters the queue
             "AvgQueueTime": "20",
             "CurrentQueueSize": str(len(members)),
         }
