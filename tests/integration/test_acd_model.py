@@ -240,6 +240,6 @@ def test_lua_acd_behaves_like_the_reference_model(redis_client, keys):
     run_state_machine_as_test(
         AcdVersusModel,
         settings=settings(
-            max_examples=30, stateful_step_count=50, deadline=None, suppress_health_check=list(HealthCheck)
+            max_examples=25, stateful_step_count=50, deadline=None, suppress_health_check=list(HealthCheck)
         ),
     )
