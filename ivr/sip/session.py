@@ -128,6 +128,9 @@ class CallerSession:
         except CallerHungUpError:
             ended_by = "caller"
             self._caller_left()
+        except Exception:  # Redis or the database away, a bug: apologise rather than leave dead air
+            logger.exception("call %s: failed during %s", self.call_id, self.phase)
+            self._apologise()
         finally:
             self._finish(ended_by)
 
@@ -138,6 +141,12 @@ class CallerSession:
         self.leg.hangup()
         self._leg("completed")
         self._event(EventType.CALL_ENDED, queue=self.queue, operator=self.operator, by=ended_by)
+
+    def _apologise(self) -> None:
+        try:
+            self._say_system("apology")
+        except Exception:
+            logger.debug("call %s: apology not played", self.call_id)
 
     def _caller_left(self) -> None:
         """The caller hung up: in the IVR that is an IVR_EXIT; waiting or ringing, ABANDONED; talking, the
@@ -161,7 +170,6 @@ class CallerSession:
             if result.waiting_at is None:
                 return terminal
             gather = next(s for s in reversed(result.steps) if isinstance(s, Gather))
-            self.node = gather.node
             answer = self._gather(gather)
             result = engine.advance(
                 self.deps.flow, gather.node, answer, self.context, self._now(), self.deps.self_service
@@ -169,6 +177,7 @@ class CallerSession:
 
     def _render(self, result: Result) -> Step | None:
         self.context = result.context
+        self.node = result.context.path[-1] if result.context.path else self.node
         for fact in result.facts:
             self._fact(fact)
         terminal: Step | None = None

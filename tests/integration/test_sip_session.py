@@ -233,3 +233,18 @@ def test_an_offer_computed_by_one_gateway_reaches_the_gateway_holding_the_call(r
     other.dispatch_once(clock())
     offer = Waiting.inbox.get(timeout=2)
     assert (offer.call_id, offer.operator) == ("sip-elsewhere", "op1")
+
+
+def test_caller_hears_an_apology_when_the_acd_is_unreachable(rig: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import redis
+
+    gateway, journal, legs, _ = rig
+
+    def unreachable(*args: Any, **kwargs: Any) -> None:
+        raise redis.ConnectionError("Redis is away")
+
+    monkeypatch.setattr(gateway.deps.acd, "enqueue", unreachable)
+    caller = FakeLeg("caller-leg", {10: "2", 20: "1"})
+    gateway.handle(caller)
+    assert caller.state is LegState.ENDED and legs.rows["caller"] == ["in-progress", "completed"]
+    assert journal.events[-1].data == {"by": "gateway"}
