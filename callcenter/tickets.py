@@ -166,22 +166,32 @@ class TicketService:
             return self._touch(ticket, now)
 
     def escalate(self, who: Principal, ticket_id: int, reason: str) -> TicketView:
-        """Hand the ticket to the second-level queue with a reason; a caller still on the line is moved there."""
-        if not reason.strip():
+        """Hand the ticket to the second-level queue with a reason; a caller still on the line is moved there
+        (after the commit, so a refused escalation never moves anybody)."""
+        reason = reason.strip()
+        if not reason:
             raise rules.MissingTextError("an escalation needs a reason")
         with self._sessions.begin() as session:
             ticket, now = self._load(session, who, ticket_id), self._now()
-            self._move(session, ticket, S.ESCALATED, who, "escalate", now, reason=reason.strip())
-            ticket.escalated, ticket.escalation_reason, ticket.escalated_at = True, reason.strip(), now
+            self._move(session, ticket, S.ESCALATED, who, "escalate", now, reason=reason)
+            ticket.escalated, ticket.escalation_reason, ticket.escalated_at = True, reason, now
             ticket.assigned_group = self.second_level
-            live_call = _live_call(session, ticket)
-            moved = live_call is not None and self._transfer.transfer_to_queue(live_call, self.second_level, reason)
-            if moved:
-                record(session, ticket, who.username, "caller_transferred", now, call_id=live_call)
-            logger.info(
-                "ticket %s escalated to %s by %s (caller moved: %s)", ticket.id, self.second_level, who.username, moved
-            )
-            return self._touch(ticket, now)
+            live_call, view = _live_call(session, ticket), self._touch(ticket, now)
+        moved = live_call is not None and self._transfer.transfer_to_queue(live_call, self.second_level, reason)
+        if moved:
+            with self._sessions.begin() as session:
+                record(
+                    session,
+                    session.get_one(Ticket, ticket_id),
+                    who.username,
+                    "caller_transferred",
+                    now,
+                    call_id=live_call,
+                )
+        logger.info(
+            "ticket %s escalated to %s by %s (caller moved: %s)", ticket_id, self.second_level, who.username, moved
+        )
+        return view
 
     def send_back(self, who: Principal, ticket_id: int, reason: str) -> TicketView:
         """Second level returns an escalated ticket to first level (it stays marked as escalated)."""
