@@ -108,7 +108,11 @@ class Legs:
 
 
 class Voices:
+    def __init__(self) -> None:
+        self.said: list[tuple[str, str]] = []
+
     def say(self, text: str, language: str) -> bytes:
+        self.said.append((text, language))
         return SILENCE * 5
 
     def play(self, url: str, language: str, text: str = "") -> bytes:
@@ -248,3 +252,16 @@ def test_caller_hears_an_apology_when_the_acd_is_unreachable(rig: Any, monkeypat
     gateway.handle(caller)
     assert caller.state is LegState.ENDED and legs.rows["caller"] == ["in-progress", "completed"]
     assert journal.events[-1].data == {"by": "gateway"}
+
+
+def test_waiting_caller_hears_position_wait_callback_offer_and_hold_music(rig: Any) -> None:
+    from ivr.sip.audio import frames
+
+    gateway, _, _, _ = rig
+    gateway.deps.first_announce = 0.3
+    caller = FakeLeg("caller-leg", {10: "2", 20: "1"}, hangup_after=120)
+    gateway.handle(caller)
+    said = [text for text, language in gateway.deps.voices.said if language == "en"]
+    assert any(t.startswith("You are caller number one.") and t.endswith("press nine.") for t in said), said
+    assert frames(gateway.deps.hold_audio)[0] in bytes(caller.received)
+    assert acd_events(gateway)[-2:] == ["ENTER_QUEUE", "ABANDONED"]
