@@ -85,7 +85,7 @@ class _Frame:
         return self.query.start.astimezone(dt.UTC), self.query.end.astimezone(dt.UTC)
 
     def wall(self, column: Any) -> ColumnElement[int]:
-        return sqltime.wall(sqltime.epoch_int(column, self.dialect), self.segments)
+        return sqltime.wall(column, self.dialect, self.segments)
 
     def bucket(self, column: Any) -> ColumnElement[int]:
         return sqltime.bucket(self.wall(column), self.query.interval, self.months).label("b")
@@ -162,7 +162,7 @@ class SqlKpi:
     def _business_hours(self, frame: _Frame) -> ColumnElement[bool]:
         zone = zone_of(self._hours.timezone)
         start, end = frame.query.start.timestamp(), frame.query.end.timestamp()
-        wall = sqltime.wall(sqltime.epoch_int(Call.enqueued_at, frame.dialect), offset_segments(zone, start, end))
+        wall = sqltime.wall(Call.enqueued_at, frame.dialect, offset_segments(zone, start, end))
         spans = weekly_spans(self._hours.weekly)
         return sqltime.business_hours(wall, spans, holiday_days(self._hours.holidays))
 

@@ -7,6 +7,7 @@ changes of the queried period, computed in Python from the tz database, which SQ
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,12 +48,23 @@ def epoch_float(column: Any, dialect: str) -> ColumnElement[float]:
     return (func.julianday(column) - 2440587.5) * cast(86400.0, Float)
 
 
-def wall(epoch: ColumnElement[int], segments: Sequence[tuple[float, int]]) -> ColumnElement[int]:
-    """Local wall-clock seconds: epoch plus the UTC offset in force (segments from ``offset_segments``)."""
+def wall(column: Any, dialect: str, segments: Sequence[tuple[float, int]]) -> ColumnElement[int]:
+    """Local wall-clock seconds of a stored timestamp: epoch plus the UTC offset in force (segments from
+    ``offset_segments``). The offset is chosen by comparing the stored value itself with each change, which
+    costs no date parsing per row."""
+    epoch = epoch_int(column, dialect)
     if len(segments) == 1:
         return epoch + n(segments[0][1])
-    whens = [(epoch < n(segments[i + 1][0]), n(offset)) for i, (_, offset) in enumerate(segments[:-1])]
-    return epoch + case(*whens, else_=n(segments[-1][1]))
+    changes = [
+        (column < timestamp(segments[i + 1][0], dialect), n(offset)) for i, (_, offset) in enumerate(segments[:-1])
+    ]
+    return epoch + case(*changes, else_=n(segments[-1][1]))
+
+
+def timestamp(ts: float, dialect: str) -> ColumnElement[Any]:
+    """A UTC instant inlined in the dialect's stored form (SQLite: SQLAlchemy's text; PostgreSQL: timestamptz)."""
+    text = dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return literal_column(f"TIMESTAMPTZ '{text}+00'" if dialect == "postgresql" else f"'{text}'")
 
 
 def bucket(wall_expr: ColumnElement[int], interval: Interval | None, months: Sequence[int]) -> ColumnElement[int]:
