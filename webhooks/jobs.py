@@ -11,11 +11,13 @@ import logging
 import threading
 from typing import Any
 
+from callcenter.bootstrap import Container
 from webhooks.channel import TwilioChannel
 
 logger = logging.getLogger(__name__)
 
 _channels: dict[str, TwilioChannel] = {}
+_containers: dict[str, Container] = {}
 _lock = threading.Lock()
 
 
@@ -25,9 +27,17 @@ def register(channel: TwilioChannel) -> None:
         _channels[channel.container.keys.tag] = channel
 
 
+def register_container(container: Container) -> None:
+    """The container this process serves (its jobs build their channel from it when first needed)."""
+    with _lock:
+        _containers[container.keys.tag] = container
+
+
 def channel_for(tag: str) -> TwilioChannel:
     """The registered channel of ``tag``, or one built from the environment's settings (worker processes)."""
     with _lock:
+        if tag not in _channels and tag in _containers:
+            _channels[tag] = TwilioChannel(_containers[tag])
         if tag not in _channels:
             from callcenter.bootstrap import build_container
             from callcenter.config import load_settings

@@ -51,12 +51,28 @@ class TwilioServices:
 
 def twilio_services() -> TwilioServices:
     """The services of the app serving this request (built on first use)."""
-    services: TwilioServices | None = current_app.extensions.get(EXTENSION)
+    return services_for(current_app)
+
+
+def services_for(app: Flask) -> TwilioServices:
+    """The Twilio services of ``app``, built on first use and registered for this process's jobs."""
+    services: TwilioServices | None = app.extensions.get(EXTENSION)
     if services is None:
-        services = TwilioServices.build(current_app.extensions["callcenter"])
-        current_app.extensions[EXTENSION] = services
+        services = TwilioServices.build(app.extensions["callcenter"])
+        app.extensions[EXTENSION] = services
         jobs.register(services.channel)
     return services
+
+
+class _LazyTransfer:
+    """The call transfer of an app's Twilio channel, built when first used (apps that never see a Twilio call
+    build nothing)."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def transfer_to_queue(self, call_id: str, queue: str, reason: str) -> bool:
+        return services_for(self.app).transfer.transfer_to_queue(call_id, queue, reason)
 
 
 class _EitherTransfer:
@@ -72,11 +88,9 @@ class _EitherTransfer:
 
 
 def install(app: Flask) -> None:
-    """Build the services for ``app`` and offer its call transfer to the tickets (``container.call_transfer``)."""
-    services = TwilioServices.build(app.extensions["callcenter"])
-    app.extensions[EXTENSION] = services
-    jobs.register(services.channel)
-    container = services.channel.container
+    """Offer the Twilio call transfer to the tickets (``container.call_transfer``), beside another channel's."""
+    container = app.extensions["callcenter"]
+    jobs.register_container(container)
     other = getattr(container, "call_transfer", None)
-    transfer = services.transfer if other is None else _EitherTransfer(services.transfer, other)
-    container.call_transfer = transfer  # type: ignore[attr-defined]
+    transfer = _LazyTransfer(app)
+    container.call_transfer = transfer if other is None else _EitherTransfer(transfer, other)

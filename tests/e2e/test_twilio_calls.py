@@ -7,6 +7,7 @@ import pytest
 
 from callcenter.domain.access import Principal
 from callcenter.kb import ArticleInput, KbService
+from callcenter.tickets import TicketService
 from tests.support.twilio_checks import call_record, operator_state, staff, ticket_of, waiting
 from tests.support.twilio_driver import CALLER, HOTLINE, verbs
 from tests.support.twilio_setup import CLOSED, clock, driver, fake_twilio, tw_app, tw_container  # noqa: F401
@@ -186,8 +187,10 @@ def test_escalation_mid_call_moves_the_caller_to_second_level_keeping_the_ticket
     first_ticket = ticket_of(tw_container, call_record(tw_container, leg.sid)).id
     tw_container.acd.set_state("csilla", "available", tw_container.clock())
     tw_container.clock.advance(60)
-    moved = tw_container.call_transfer.transfer_to_queue(leg.sid, "level2", "router needs replacing")
-    assert moved
+    call_record(tw_container, leg.sid)  # the ticket knows the caller is on the line
+    tickets = TicketService(tw_container.sessions, tw_container.hotline, tw_container.clock,
+                            transfer=tw_container.call_transfer)  # fmt: skip
+    tickets.escalate(Principal(username="admin", role="admin"), first_ticket, "router needs replacing")
     driver.settle()
     assert leg.heard("Kérjük, tartsa a vonalat, kapcsoljuk kollégánkat.")
     sip = leg.replies[-1].root.find("Dial/Sip")
@@ -201,7 +204,8 @@ def test_escalation_mid_call_moves_the_caller_to_second_level_keeping_the_ticket
     leg.operator_hangs_up()
     call = call_record(tw_container, leg.sid)
     assert call.escalated and call.final_queue == "level2" and call.operator == "csilla"
-    assert ticket_of(tw_container, call).id == first_ticket
+    ticket = ticket_of(tw_container, call)
+    assert (ticket.id, ticket.status, ticket.assigned_group) == (first_ticket, "escalated", "level2")
 
 
 def test_survey_skipped_journals_no_answer(driver, tw_container):
