@@ -118,7 +118,7 @@ class CallerSession:
             logger.info("call %s cancelled while ringing; not answered", self.leg.sip_call_id)
             return
         self._leg("in-progress")
-        self._event(EventType.CALL_STARTED, **{"from": self.leg.remote, "to": self.leg.local,
+        self._event(EventType.CALL_STARTED, **{"from": self.leg.remote, "to": self.leg.local, "channel": "sip",
                     "caller_name": self.leg.remote_name, "sip_call_id": self.leg.sip_call_id})  # fmt: skip
         ended_by = "gateway"
         try:
