@@ -239,3 +239,10 @@ class KbArticle(Base):
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
     ivr_text: Mapped[str] = mapped_column(Text, default="")  # 0002: what the IVR reads out (else the body)
+
+
+# 0002: indexes of the ticket worklists, article links and IVR self-service look-ups.
+Index("ix_tickets_operator", Ticket.operator)
+Index("ix_tickets_assigned_group", Ticket.assigned_group)
+Index("ix_tickets_solved_by_article_id", Ticket.solved_by_article_id)
+Index("ix_kb_articles_ivr_topic", KbArticle.ivr_topic)
