@@ -122,6 +122,7 @@ def _cancel(client: SIP.SIPClient, message: SIP.SIPMessage) -> bool:
     if call is not None and call.state == VoIP.CallState.RINGING:
         call.state = VoIP.CallState.ENDED
         call.cancelled = True  # type: ignore[attr-defined]
+        release_ports(call)
         client.out.sendto(request_terminated(client, call.request).encode("utf8"), (client.server, client.port))
     return True
 
@@ -158,6 +159,7 @@ def _final_failure(client: SIP.SIPClient, message: SIP.SIPMessage) -> bool:
         for rtp in call.RTPClients:
             rtp.stop()
         call.state = VoIP.CallState.ENDED
+        release_ports(call)
     return True
 
 
@@ -381,6 +383,56 @@ def fix_packet_manager_grows_forever() -> None:
     RTP.RTPClient.__init__ = __init__  # type: ignore[method-assign]
 
 
+def fix_rtp_ports_never_released() -> None:
+    """An incoming call's RTP port is never recorded on the call, and no call frees its ports when it ends; once
+    the range is used up, pyVoIP frees every port no *outgoing* call holds, live incoming calls' included, and
+    may hand one out twice. Record incoming ports and release a call's ports when it ends."""
+    original_create = VoIP.VoIPCall.create_rtp_clients
+
+    def create_rtp_clients(self: VoIP.VoIPCall, codecs: Any, ip: str, port: int, *args: Any) -> None:
+        original_create(self, codecs, ip, port, *args)
+        if self.state == VoIP.CallState.RINGING:
+            self.assignedPorts[port] = codecs
+
+    VoIP.VoIPCall.create_rtp_clients = create_rtp_clients  # type: ignore[method-assign, assignment]
+    for name in ("hangup", "bye", "deny"):
+        setattr(VoIP.VoIPCall, name, _releasing(getattr(VoIP.VoIPCall, name)))
+
+
+def _releasing(end: Callable[[VoIP.VoIPCall], None]) -> Callable[[VoIP.VoIPCall], None]:
+    def ended(self: VoIP.VoIPCall) -> None:
+        try:
+            end(self)
+        finally:
+            if self.state == VoIP.CallState.ENDED:
+                release_ports(self)
+
+    return ended
+
+
+def release_ports(call: VoIP.VoIPCall) -> None:
+    """Give the call's RTP ports back to the phone (once: pyVoIP's own ``__del__`` then finds none)."""
+    phone = call.phone
+    with phone.portsLock:
+        for port in list(call.assignedPorts):
+            if port in phone.assignedPorts:
+                phone.assignedPorts.remove(port)
+        call.assignedPorts = {}
+
+
+def fix_stop_before_start_raises() -> None:
+    """Stopping an RTP stream that never started (denying or cancelling a ringing call) raises
+    AttributeError, so the call is never marked ENDED."""
+    original = RTP.RTPClient.stop
+
+    def stop(self: RTP.RTPClient) -> None:
+        if hasattr(self, "sin"):
+            original(self)
+        self.NSD = False
+
+    RTP.RTPClient.stop = stop  # type: ignore[method-assign]
+
+
 def fix_pcma_sent_as_ulaw() -> None:
     """The sender uses the caller's first codec and encodes PCMA with the u-law encoder (noise for an A-law
     caller). Prefer PCMU whenever it is offered; when only PCMA is, really encode A-law."""
@@ -448,6 +500,8 @@ CORRECTIONS: tuple[Callable[[], None], ...] = (
     fix_telephone_event_above_15_kills_receiver,
     fix_rtp_receiver_dies_on_bad_packet,
     fix_packet_manager_grows_forever,
+    fix_rtp_ports_never_released,
+    fix_stop_before_start_raises,
     fix_pcma_sent_as_ulaw,
     fix_sender_drifts_under_load,
 )

@@ -115,6 +115,7 @@ class PyVoipLeg:
         sip.out.sendto(cancel.encode("utf8"), (phone.server, phone.port))
         self._call.state = VoIP.CallState.ENDED
         phone.calls.pop(self.sip_call_id, None)
+        corrections.release_ports(self._call)
 
     def read_frame(self) -> bytes:
         if self._call.state != VoIP.CallState.ANSWERED or len(self._call.RTPClients) != 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -65,6 +66,8 @@ class FakeCall:
     def __init__(self, state: VoIP.CallState, request: SIP.SIPMessage) -> None:
         self.state, self.request = state, request
         self.RTPClients: list[Any] = []
+        self.assignedPorts: dict[int, Any] = {}
+        self.phone = SimpleNamespace(portsLock=threading.Lock(), assignedPorts=[])
 
 
 def test_empty_header_no_longer_drops_the_invite() -> None:
@@ -291,3 +294,29 @@ def test_pcmu_is_preferred_when_offered_and_pcma_is_really_a_law() -> None:
     alaw_only = RTP.RTPClient({8: RTP.PayloadType.PCMA}, "127.0.0.1", 0, "127.0.0.1", 9, RTP.TransmitType.SENDRECV)
     silence = b"\x80" * FRAME_BYTES
     assert alaw_only.encode_packet(silence) == b"\xd5" * FRAME_BYTES  # A-law silence, not u-law's 0xff
+
+
+SDP_INVITE = INVITE.replace("Content-Length: 0\n\n", "Content-Type: application/sdp\nContent-Length: 80\n\n") + (
+    "v=0\no=a 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 7000 RTP/AVP 0 101\n"
+    "a=rtpmap:101 telephone-event/8000\n"
+)
+
+
+def phone_with_ports(low: int, high: int) -> VoIP.VoIPPhone:
+    phone = VoIP.VoIPPhone("127.0.0.1", 5070, "gw", "", myIP="127.0.0.1", callCallback=print, sipPort=5062,
+                           rtpPortLow=low, rtpPortHigh=high)  # fmt: skip
+    phone.sip.out = Wire()  # type: ignore[assignment]
+    return phone
+
+
+def test_an_incoming_call_keeps_its_rtp_port_and_gives_it_back_when_it_ends() -> None:
+    phone = phone_with_ports(30000, 30001)
+    phone.sip.tagLibrary[CALL_ID] = "ours"
+    phone._create_Call(message(SDP_INVITE), 1)
+    call = phone.calls[CALL_ID]
+    port = call.RTPClients[0].inPort
+    assert list(call.assignedPorts) == [port] and phone.assignedPorts == [port]
+    phone.release_ports()  # what pyVoIP does when the range runs out: a live incoming call keeps its port
+    assert phone.assignedPorts == [port]
+    call.deny()  # ringing, never started: stopping its RTP no longer raises
+    assert call.state == VoIP.CallState.ENDED and phone.assignedPorts == [] and call.assignedPorts == {}
