@@ -21,6 +21,7 @@ from callcenter.domain.operator import AcdError
 from callcenter.storage.models import Call
 from queueing.acd_types import Offer, TickAction
 from webhooks.channel import CHANNEL, TwilioChannel
+from webhooks.status import CALLBACK_OPERATOR_LEG
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class Dispatcher:
         kind, address = ch.softphone(offer.operator)
         to = address if kind == "sip" else f"client:{address}"
         url = ch.urls("callback/operator", call=offer.call_id, op=offer.operator, ticket=ticket)
-        status = ch.urls("status", call=offer.call_id, op=offer.operator)
+        status = ch.urls("status", call=offer.call_id, op=offer.operator, leg=CALLBACK_OPERATOR_LEG)
         try:
             ch.rest.dial(to, url, status)
         except TwilioRestException as exc:

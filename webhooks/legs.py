@@ -85,7 +85,9 @@ class LegRecorder:
     def _row(self, session: Session, call_id: str, leg_sid: str) -> CallLeg:
         row = session.scalars(select(CallLeg).where(CallLeg.leg_sid == leg_sid)).first()
         if row is None:
-            row = CallLeg(call_id=call_id, leg_sid=leg_sid, channel="twilio", status="", status_seq=-1)
+            # kind="" (not the column's default "caller"): the first status callback names it (an operator's
+            # leg was stored as "caller" because the default filled the field before _apply could).
+            row = CallLeg(call_id=call_id, leg_sid=leg_sid, channel="twilio", kind="", status="", status_seq=-1)
             session.add(row)
             session.flush()
         return row

@@ -15,7 +15,8 @@ from webhooks.waiting import Waiting
 
 logger = logging.getLogger(__name__)
 
-UNANSWERED = ("no-answer", "busy", "failed", "canceled")
+UNANSWERED = ("no-answer", "busy", "failed")
+CALLBACK_OPERATOR_LEG = "operator-callback"  # an operator rung first for a callback (no Dial action reports it)
 
 
 class StatusCallbacks:
@@ -28,7 +29,11 @@ class StatusCallbacks:
         """One status callback: queue the SQL write; a final status of the caller's leg ends its stay."""
         ch, sid, status = self.ch, form["CallSid"], form.get("CallStatus", "")
         own = ch.store.get(sid) if not call_id else None
-        kind = leg_kind or ("operator" if operator else own.get("kind", "caller") if own else "other")
+        # The number's own status callback (no query) of an inbound leg is the caller's, even before /twilio/voice
+        # created its state or after the call's state is gone.
+        inbound = form.get("Direction", "") == "inbound"
+        kind = "operator" if operator else leg_kind or (own.get("kind", "caller") if own else "")
+        kind = kind or ("caller" if inbound else "other")
         leg = {
             "call_id": call_id or sid, "leg_sid": sid, "kind": kind, "operator": operator, "status": status,
             "seq": _int(form.get("SequenceNumber"), -1), "from_addr": form.get("From", ""),
@@ -41,7 +46,7 @@ class StatusCallbacks:
         if own and kind == "caller":
             self.ivr.caller_hung_up(sid)
             self.waiting.caller_gone(sid)
-        elif operator and status in UNANSWERED:
+        elif leg_kind == CALLBACK_OPERATOR_LEG and status in UNANSWERED:
             self._operator_missed(call_id, operator)
 
     def _operator_missed(self, call_id: str, operator: str) -> None:

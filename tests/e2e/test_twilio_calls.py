@@ -277,3 +277,50 @@ def test_a_published_outage_article_is_read_in_the_ivr_and_the_caller_may_still_
     assert [e.data["node"] for e in driver.events(leg.sid) if e.type.value == "IVR_INPUT"] == [
         "language", "main", "outage_menu",
     ]  # fmt: skip
+
+
+def test_caller_hanging_up_while_the_operator_rings_is_abandoned_and_frees_the_operator(driver, tw_container):
+    staff(tw_container, "anna")
+    driver.behaviour["anna"] = "ring"
+    leg = driver.call()
+    leg.press("1").press("1")
+    assert leg.state == "dial" and operator_state(tw_container, "anna") == "reserved"
+    tw_container.clock.advance(8)
+    leg.hangup()
+    assert driver.types(leg.sid)[-2:] == ["OFFERED", "ABANDONED"]
+    assert operator_state(tw_container, "anna") == "available"
+    assert call_record(tw_container, leg.sid).outcome == "abandoned"
+
+
+def test_max_wait_in_a_queue_that_overflows_moves_the_caller_to_the_overflow_queue(driver, tw_container):
+    staff(tw_container, "bela", on_break=("anna",))
+    first = driver.call(frm="+36209999999")
+    first.press("1").press("2")  # internet: technical, bela answers
+    assert first.state == "bridged"
+    leg = driver.call()
+    leg.press("1").press("2")  # technical again: bela is busy, the caller waits
+    assert leg.in_wait and leg.enqueue.text.endswith("-technical")
+    tw_container.clock.advance(901)  # technical: max_wait_seconds 900, on_max_wait overflow to general
+    driver.tick()
+    assert leg.in_wait and leg.enqueue.text.endswith("-general")
+    assert waiting(tw_container, "general") == 1 and waiting(tw_container, "technical") == 0
+    timeout = next(e for e in driver.events(leg.sid) if e.type.value == "EXIT_TIMEOUT")
+    assert (timeout.queue, timeout.data["action"], timeout.data["to"]) == ("technical", "overflow", "general")
+    assert driver.types(leg.sid)[-2:] == ["EXIT_TIMEOUT", "ENTER_QUEUE"]
+
+
+def test_an_operator_missing_a_callback_ring_keeps_the_callback_waiting_for_the_next(driver, tw_container):
+    staff(tw_container, on_break=("anna", "bela"))
+    leg = driver.call()
+    leg.press("1").silence().silence().silence()  # the general queue, no skill needed
+    leg.press("9")
+    driver.behaviour["anna"] = "never"
+    tw_container.acd.set_state("anna", "available", tw_container.clock())
+    driver.tick()
+    # she is offered it again until her misses put her on a break; the callback keeps its place meanwhile
+    assert [e.operator for e in driver.events(leg.sid) if e.type.value == "RING_NO_ANSWER"] == ["anna"] * 3
+    assert operator_state(tw_container, "anna") == "break" and waiting(tw_container, "general") == 1
+    tw_container.acd.set_state("bela", "available", tw_container.clock())
+    driver.tick()
+    assert driver.types(leg.sid)[-3:] == ["OFFERED", "CONNECTED", "CALLBACK_DIALLED"]
+    assert operator_state(tw_container, "bela") == "on_call"

@@ -111,9 +111,10 @@ class Leg:
             self._leave_queue()
             self.post(self.enqueue.get("action"), {"QueueResult": "hangup", "QueueTime": "30"}, run=False)
         elif state in ("dial", "bridged") and self.dial is not None:
+            ringing = state == "dial"
             if self.peer is not None:
-                self.peer.end("completed")
-            self._dial_action("completed", call_status="completed", run=False)
+                self.peer.end("canceled" if ringing else "completed")
+            self._dial_action("canceled" if ringing else "completed", call_status="completed", run=False)
         self.end("completed")
         self.driver.settle()
         return self
@@ -335,7 +336,8 @@ class Leg:
 
 @dataclass
 class OperatorLeg(Leg):
-    """An operator's softphone (or a dialled number) rung by a Dial: behaviour answer / decline / never."""
+    """An operator's softphone (or a dialled number) rung by a Dial: behaviour answer, decline (in the whisper),
+    never (rings until the Dial's timeout), busy, failed, or ring (rings until the test ends the call)."""
 
     behaviour: str = "answer"
     noun: ET.Element | None = None
@@ -346,6 +348,8 @@ class OperatorLeg(Leg):
         self.status("ringing")
         caller = self.caller
         assert caller is not None
+        if self.behaviour == "ring":
+            return  # keeps ringing until the test hangs up the caller
         if self.behaviour in ("never", "busy", "failed"):
             outcome = {"never": "no-answer"}.get(self.behaviour, self.behaviour)
             self.state = "ended"
