@@ -66,6 +66,7 @@ def test_status_callbacks_out_of_order_and_repeated_leave_the_leg_completed(driv
     rows = legs(tw_container, leg.sid)
     assert rows[leg.sid].status == "completed" and rows[leg.sid].kind == "caller"
     assert rows[operator.sid].status == "completed" and rows[operator.sid].operator == "anna"
+    assert rows[operator.sid].kind == "operator"
     assert rows[operator.sid].answered_at is not None and rows[operator.sid].ended_at is not None
     assert operator_state(tw_container, "anna") == "wrap_up"
     assert call_record(tw_container, leg.sid).outcome == "answered"
