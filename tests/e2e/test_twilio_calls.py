@@ -324,3 +324,13 @@ def test_an_operator_missing_a_callback_ring_keeps_the_callback_waiting_for_the_
     driver.tick()
     assert driver.types(leg.sid)[-3:] == ["OFFERED", "CONNECTED", "CALLBACK_DIALLED"]
     assert operator_state(tw_container, "bela") == "on_call"
+
+
+def test_with_nobody_working_the_second_level_queue_books_a_callback_and_hangs_up(driver, tw_container):
+    staff(tw_container, "anna")  # nobody serves level2, whose when_empty is callback
+    leg = driver.call()
+    leg.press("1").press("9")
+    assert leg.heard("Köszönjük, visszahívási kérését rögzítettük.") and leg.state == "ended"
+    assert driver.types(leg.sid)[-2:] == ["ENTER_QUEUE", "CALLBACK_REQUESTED"]
+    assert waiting(tw_container, "level2") == 1  # the callback keeps its place
+    assert "ABANDONED" not in driver.types(leg.sid)

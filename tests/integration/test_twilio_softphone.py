@@ -82,3 +82,8 @@ def test_outgoing_callback_journals_callback_dialled(driver, tw_container):
     reply = softphone(driver, CALLER, CallbackFor=leg.sid)
     assert reply.root.find("Dial/Number").text == CALLER
     assert driver.types(leg.sid)[-1] == "CALLBACK_DIALLED"
+
+
+def test_an_operator_can_take_a_caller_from_the_fallback_queue(driver, tw_container):
+    reply = softphone(driver, "queue:fallback")
+    assert reply.root.find("Dial/Queue").text == f"{tw_container.keys.tag}-fallback"
