@@ -315,3 +315,18 @@ def test_caller_who_presses_the_callback_key_is_called_back_when_an_operator_is_
     _, operator_sink = operator
     _, callee_sink = called_back
     assert longest_tone(callee_sink, 500) >= 1.0 or longest_tone(operator_sink, 500) >= 1.0
+
+
+def test_caller_hanging_up_during_the_conversation_ends_the_operator_leg(line: Line) -> None:
+    operator = line.peer("uas_softphone.xml", line.op1)  # talks until it gets a BYE
+    caller = line.peer("uac_abandon.xml", 0, caller=True, timeout=30)  # hangs up 5 s after choosing billing
+    assert finish(caller, operator) == [0, 0], caller[0].output() + operator[0].output()
+    time.sleep(0.3)
+
+    events = line.events()
+    kinds = [e.type for e in events if e.type != "WRAPUP_DONE"]
+    assert kinds[-4:] == ["OFFERED", "CONNECTED", "COMPLETED_BY_CALLER", "CALL_ENDED"]
+    assert events[-1].data["by"] == "caller"
+    with line.container.sessions() as session:
+        legs = session.scalars(select(CallLeg).order_by(CallLeg.id)).all()
+    assert [(leg.kind, leg.status) for leg in legs] == [("caller", "completed"), ("operator", "completed")]
