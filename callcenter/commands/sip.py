@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
-from callcenter.bootstrap import build_container
+from callcenter.bootstrap import Container, build_container
 from callcenter.cli import settings_or_exit
+from callcenter.web import server as web_server
 
 logger = logging.getLogger(__name__)
 
@@ -41,4 +42,20 @@ def sip(prompt_cache: str, recordings: str) -> None:
     container.close()
 
 
+def gateway_in_serve(container: Container, cache: Path = Path("var/sip-prompts")) -> object | None:
+    """`serve` on the embedded defaults runs the SIP gateway as a thread when CALLCENTER_SIP_SERVER is set: the
+    in-process Redis (the ACD, the journal) cannot be shared with a separate `callcenter sip` process. With a
+    real Redis, run `callcenter sip` beside `serve` instead (serve may have many processes; SIP needs one)."""
+    settings = container.settings
+    if not (settings.sip.configured and settings.embedded_redis):
+        return None
+    from ivr.sip.gateway import build_gateway
+
+    gateway = build_gateway(container, cache, Path("var/recordings"))
+    gateway.start()
+    logger.info("SIP gateway thread for %s@%s:%s", settings.sip.user, settings.sip.server, settings.sip.port)
+    return gateway
+
+
+web_server.STARTUP_HOOKS.append(gateway_in_serve)
 COMMANDS = [sip]
