@@ -28,6 +28,7 @@ class TwilioPort(Protocol):
     def dial(self, to: str, url: str, status_callback: str, from_: str | None = None) -> str: ...
     def send_sms(self, to: str, body: str, from_: str | None = None) -> str: ...
     def create_queue(self, name: str, max_size: int = 1000) -> str: ...
+    def call_status(self, call_sid: str) -> str: ...
     def queue_members(self, queue_sid: str) -> list[str]: ...
 
 
@@ -75,6 +76,10 @@ class TwilioRest:
 
     def create_queue(self, name: str, max_size: int = 1000) -> str:
         return str(self.client.queues.create(friendly_name=name, max_size=max_size).sid)
+
+    def call_status(self, call_sid: str) -> str:
+        """Twilio's status of a call (reconciliation: is it still live?)."""
+        return str(self.client.calls(call_sid).fetch().status)
 
     def queue_members(self, queue_sid: str) -> list[str]:
         """Call SIDs waiting in a Twilio queue (reconciliation)."""

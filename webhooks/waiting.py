@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from twilio.twiml.voice_response import VoiceResponse
 
 from callcenter.domain.events import EventType
-from callcenter.domain.operator import AcdError
+from callcenter.domain.operator import AcdError, CallAlreadyQueuedError
 from ivr import prompts
 from webhooks import twiml
 from webhooks.channel import TwilioChannel
@@ -49,8 +49,13 @@ class Waiting:
         """Queue the call in our ACD; render what its answer means (hold, callback booked or voicemail)."""
         ch, state = self.ch, self.ch.store.get(sid)
         data = {"topic": topic} if topic else None
-        result = ch.acd.enqueue(sid, queue, ch.now(), priority=priority, skills=skills, channel="twilio",
-                                caller=state.get("from", ""), language=language, data=data)  # fmt: skip
+        try:
+            result = ch.acd.enqueue(sid, queue, ch.now(), priority=priority, skills=skills, channel="twilio",
+                                    caller=state.get("from", ""), language=language, data=data)  # fmt: skip
+        except CallAlreadyQueuedError:  # a repeated or concurrent request: the call is ours already
+            position = ch.acd.position(sid, ch.now())
+            self.hold(sid, response, position.queue)
+            return
         ch.store.update(sid, queue=result.queue, cbkey=callback_key or "", lang=language)
         if result.action == "voicemail":
             self.voicemail(sid, response, result.queue, language, 120, prompt=True)

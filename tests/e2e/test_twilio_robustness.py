@@ -23,6 +23,7 @@ from tests.support.twilio_setup import (  # noqa: F401
     tw_container,
     twilio_settings,
 )
+from webhooks.channel import TwilioChannel
 
 # Checks that happen before any state is touched need not run on both backends.
 embedded_only = pytest.mark.parametrize("backend", ["embedded"], indirect=True)
@@ -175,3 +176,12 @@ def test_fallback_without_redis_or_database_still_queues_the_caller_politely(set
     assert reply.status_code == 200 and reply.mimetype == "text/xml"
     assert "<Enqueue>" in body and f"{settings.hotline_tag}-fallback</Enqueue>" in body
     assert "Elnézést kérünk, technikai hiba történt." in body
+
+
+def test_the_rest_port_reads_a_call_status_from_twilio(driver, tw_container):
+    staff(tw_container, "anna")
+    leg = driver.call()
+    channel = TwilioChannel(tw_container)
+    assert channel.rest.call_status(leg.sid) == "in-progress"
+    leg.hangup()
+    assert channel.rest.call_status(leg.sid) == "completed"

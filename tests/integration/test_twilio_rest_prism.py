@@ -121,6 +121,7 @@ def test_sms_queue_creation_and_member_listing_match_twilios_contract(port):
     assert port.send_sms("+36301234567", "Mennyire volt elégedett? 1-5")
     assert port.create_queue("main-general", max_size=500)
     assert isinstance(port.queue_members(QUEUE), list)
+    assert port.call_status(CALL)
 
 
 def test_prism_refuses_what_twilio_would_refuse(prism):

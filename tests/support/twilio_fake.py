@@ -25,6 +25,7 @@ ROUTES = [
     ("GET", re.compile(PREFIX + r"/Queues/(?P<queue>QU\w+)/Members\.json$"), "members_list"),
     ("POST", re.compile(PREFIX + r"/Queues\.json$"), "queue_create"),
     ("POST", re.compile(PREFIX + r"/Calls/(?P<call>CA\w+)\.json$"), "call_update"),
+    ("GET", re.compile(PREFIX + r"/Calls/(?P<call>CA\w+)\.json$"), "call_fetch"),
     ("POST", re.compile(PREFIX + r"/Calls\.json$"), "call_create"),
     ("POST", re.compile(PREFIX + r"/Messages\.json$"), "message_create"),
 ]
@@ -97,6 +98,8 @@ class FakeTwilio:
 
     def _handle(self, kind: str, request: Request, params: dict[str, str]) -> Response:
         form = {k: (v if len(v) > 1 else v[0]) for k, v in request.form.lists()}
+        if kind == "call_fetch":
+            form["_status"] = "in-progress" if params["call"] in self.live else "completed"
         with self.lock:
             refused = self._refused(kind, params)
             if refused:
@@ -135,7 +138,8 @@ def _body(kind: str, params: dict[str, str], form: dict[str, Any], sid: str) -> 
     if kind == "message_create":
         return {"sid": sid, "to": form.get("To"), "body": form.get("Body"), "status": "queued", "account_sid": account}
     call = params.get("call") or sid
-    return {"sid": call, "account_sid": account, "to": form.get("To"), "from": form.get("From"), "status": "queued"}
+    status = "queued" if kind != "call_fetch" else form.get("_status", "completed")
+    return {"sid": call, "account_sid": account, "to": form.get("To"), "from": form.get("From"), "status": status}
 
 
 def _json(body: dict[str, Any], status: int) -> Response:
