@@ -58,7 +58,8 @@ class Dispatcher:
         if busy:
             when = dt.datetime.fromtimestamp(time.time() + RERUN_SECONDS, dt.UTC)
             tag = ch.container.keys.tag
-            ch.container.jobs.enqueue_at(when, "webhooks.jobs.dispatch", tag, job_id=f"twilio-dispatch-{tag}")
+            job_id = ch.container.keys.rq_queue_name("twilio-dispatch")  # one scheduled run per hotline
+            ch.container.jobs.enqueue_at(when, "webhooks.jobs.dispatch", tag, job_id=job_id)
 
     def _deadline(self, action: TickAction) -> None:
         ch = self.ch

@@ -210,7 +210,8 @@ class Waiting:
         if survey.enabled and survey.sms_when_caller_hung_up and survey.questions:
             when = dt.datetime.fromtimestamp(time.time() + SMS_SURVEY_DELAY_SECONDS, dt.UTC)
             tag = self.ch.container.keys.tag
-            self.ch.container.jobs.enqueue_at(when, "webhooks.jobs.send_sms_survey", tag, sid)
+            job_id = self.ch.container.keys.rq_queue_name(f"sms-survey-{sid}")  # once per call
+            self.ch.container.jobs.enqueue_at(when, "webhooks.jobs.send_sms_survey", tag, sid, job_id=job_id)
 
 
 _VOICEMAIL_PROMPT = {

@@ -62,8 +62,19 @@ def tw_container(settings: Settings, redis_clients: Any, fake_twilio: FakeTwilio
     built = build_container(twilio_settings(settings, fake_twilio.base_url), redis_clients=redis_clients[0])
     built.clock = clock
     yield built
+    remove_jobs(built)
     built._stop.set()
     built.engine.dispose()
+
+
+def remove_jobs(container: Container) -> None:
+    """Delete the jobs a test left queued or scheduled (RQ keeps their hashes without a TTL)."""
+    queue = container.jobs.queue
+    for job_id in queue.scheduled_job_registry.get_job_ids():
+        job = queue.fetch_job(job_id)
+        if job is not None:
+            job.delete()
+    queue.empty()
 
 
 @pytest.fixture
