@@ -85,7 +85,7 @@ def build_container(settings: Settings, redis_clients: RedisClients | None = Non
     journal = RedisJournal(clients.live, keys, consumer=consumer_name())
     writer = JournalWriter(journal, SqlEventStore(sessions), sessions, batch_size=settings.journal_batch_size)
     writer.add_projection(TicketProjection(settings.hotline, time.time))
-    writer.add_projection(LiveKpiProjection(clients.live, keys, settings.hotline.kpi))
+    writer.add_projection(LiveKpiProjection.for_hotline(clients.live, keys, settings.hotline))
     writer.add_projection(SurveyProjection())
     return Container(
         settings=settings,

@@ -8,7 +8,7 @@ Nothing loads rows into Python: only one row per (group, interval) comes back.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,8 +41,9 @@ from callcenter.domain.kpi_table import (
     weekly_spans,
     zone_of,
 )
-from callcenter.hotline import BusinessHours, KpiConfig
+from callcenter.hotline import BusinessHours, Hotline, KpiConfig
 from callcenter.kpi import sqltime
+from callcenter.kpi.conventions import queue_thresholds
 from callcenter.kpi.occupancy import staffed_seconds
 from callcenter.storage.models import Call, Operator, Ticket
 
@@ -94,10 +95,22 @@ class _Frame:
 class SqlKpi:
     """The KPI table of a period from the calls, tickets and operator-state events in SQL."""
 
-    def __init__(self, engine: Engine, config: KpiConfig, hours: BusinessHours | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        config: KpiConfig,
+        hours: BusinessHours | None = None,
+        thresholds: Mapping[str, int] | None = None,
+    ):
         self._engine = engine
         self._config = config
         self._hours = hours or BusinessHours()
+        self._thresholds = dict(thresholds or {})
+
+    @classmethod
+    def for_hotline(cls, engine: Engine, hotline: Hotline) -> SqlKpi:
+        """The engine with the hotline's conventions, business hours and per-queue thresholds."""
+        return cls(engine, hotline.kpi, hotline.business_hours, queue_thresholds(hotline))
 
     def table(self, query: KpiQuery, now: float) -> list[KpiRow]:
         """Rows per (group, interval) with any activity, ordered by interval then group."""
@@ -150,7 +163,7 @@ class SqlKpi:
             _count_if(answered).label("answered"),
             _count_if(abandoned).label("abandoned"),
             _count_if(abandoned & (wait < cfg.short_abandon_seconds)).label("short_abandoned"),
-            _count_if(answered & (wait <= cfg.service_level_threshold_seconds)).label("answered_within"),
+            _count_if(answered & (wait <= self._threshold())).label("answered_within"),
             func.sum(case((answered, wait), else_=0.0)).label("answered_wait_seconds"),
             _count_if(handled).label("handled"),
             func.sum(case((handled, handle), else_=0.0)).label("handle_seconds"),
@@ -158,6 +171,13 @@ class SqlKpi:
             func.count(Call.survey_score).label("csat_responses"),
             _count_if(Call.survey_score >= 4).label("csat_satisfied"),
         ]
+
+    def _threshold(self) -> ColumnElement[Any] | int:
+        """T of each call's queue (see ``callcenter.kpi.conventions``)."""
+        if not self._thresholds:
+            return self._config.service_level_threshold_seconds
+        whens = [(Call.queue == queue, seconds) for queue, seconds in sorted(self._thresholds.items())]
+        return case(*whens, else_=self._config.service_level_threshold_seconds)
 
     def _business_hours(self, frame: _Frame) -> ColumnElement[bool]:
         zone = zone_of(self._hours.timezone)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from importlib import resources
 from typing import Any, Literal
@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 from callcenter.domain.events import CallEvent
 from callcenter.domain.kpi import KpiTotals, call_totals
 from callcenter.domain.kpi_table import CsatTotals, csat_of, wall_label, wall_seconds, zone_of
-from callcenter.hotline import KpiConfig
+from callcenter.hotline import Hotline, KpiConfig
+from callcenter.kpi.conventions import for_queue, queue_thresholds
 from callcenter.storage.event_store import epoch
 from callcenter.storage.models import Call
 from queueing.keys import Keys
@@ -88,10 +89,16 @@ class LiveBuckets:
 class LiveKpiProjection:
     """Journal projection: keeps the live KPI buckets equal to the sum of the touched calls' totals."""
 
-    def __init__(self, client: redis.Redis, keys: Keys, config: KpiConfig):
+    def __init__(self, client: redis.Redis, keys: Keys, config: KpiConfig, thresholds: Mapping[str, int] | None = None):
         self._redis, self._keys, self._config = client, keys, config
+        self._thresholds = dict(thresholds or {})
         self._buckets = LiveBuckets(keys, config)
         self._script = client.register_script(resources.files("callcenter.kpi").joinpath("live_apply.lua").read_text())
+
+    @classmethod
+    def for_hotline(cls, client: redis.Redis, keys: Keys, hotline: Hotline) -> LiveKpiProjection:
+        """The projection with the hotline's conventions and per-queue thresholds."""
+        return cls(client, keys, hotline.kpi, queue_thresholds(hotline))
 
     def apply(self, events: Sequence[CallEvent], session: Session) -> None:
         """Count the new state of every call the batch touched (its summary is already re-derived)."""
@@ -104,7 +111,8 @@ class LiveKpiProjection:
             self._script(keys=[self._keys.kpi_version], args=[json.dumps(payload)])
 
     def _entry(self, call: Call) -> dict[str, Any]:
-        totals, enqueued = call_totals(call, self._config), epoch(call.enqueued_at)  # type: ignore[arg-type]
+        conventions = for_queue(self._config, self._thresholds, call.queue)
+        totals, enqueued = call_totals(call, conventions), epoch(call.enqueued_at)  # type: ignore[arg-type]
         csat = csat_of(call.survey_score, call.answered_at is not None)
         values: dict[str, float] = {name: getattr(totals, name) for name in _KPI_FIELDS}
         values.update(csat_responses=csat.responses, csat_satisfied=csat.satisfied)

@@ -59,7 +59,7 @@ def build_report(
 ) -> Report:
     """Query every table of the report (a handful of GROUP BY queries, whatever the number of calls)."""
     interval = interval or default_interval(start, end)
-    kpi = SqlKpi(engine, hotline.kpi, hotline.business_hours)
+    kpi = SqlKpi.for_hotline(engine, hotline)
     config = hotline.kpi
 
     def table(by: str, step: Interval | None) -> list[KpiRow]:

@@ -38,7 +38,7 @@ class KpiService:
         clock: Callable[[], float] | None = None,
     ):
         self.hotline = hotline
-        self.history_engine = SqlKpi(engine, hotline.kpi, hotline.business_hours)
+        self.history_engine = SqlKpi.for_hotline(engine, hotline)
         self.live_kpi = LiveKpi(client, keys, hotline.kpi)
         self._acd = acd
         self._clock = clock

@@ -9,7 +9,8 @@ import pytest
 
 from callcenter.bootstrap import Container
 from callcenter.domain.kpi_table import Interval
-from callcenter.hotline import BusinessHours, KpiConfig
+from callcenter.hotline import BusinessHours, Hotline, KpiConfig, QueueConfig
+from callcenter.kpi.conventions import queue_thresholds
 from callcenter.kpi.history import Dimension, KpiQuery, SqlKpi
 from tests.support.kpi_data import Dataset, load_into, make_dataset, reference_table, rows_equal
 
@@ -85,3 +86,18 @@ def test_sql_kpi_business_hours_only_counts_calls_entering_queue_in_opening_hour
             expected[day] = expected.get(day, 0) + 1
     assert offered == expected
     assert set(expected) == {"2026-10-24", "2026-10-26"}
+
+
+def test_a_queue_with_its_own_threshold_counts_its_service_level_with_it(loaded: tuple[Container, Dataset]) -> None:
+    container, data = loaded
+    hotline = Hotline(queues={"billing": QueueConfig(service_level_threshold_seconds=45), "general": QueueConfig()})
+    assert queue_thresholds(hotline) == {"billing": 45}
+    engine = SqlKpi.for_hotline(container.engine, hotline)
+    config = hotline.kpi
+    query = KpiQuery(START, END, "day", "queue")
+    got = {(r.key, r.start): r for r in engine.table(query, NOW)}
+    want = reference_table(data, config, START.timestamp(), END.timestamp(), "day", "queue", NOW, {"billing": 45})
+    assert {str(g): rows_equal(got[g], want[g]) for g in got if rows_equal(got[g], want[g])} == {}
+    plain = {(r.key, r.start): r for r in SqlKpi(container.engine, config).table(query, NOW)}
+    billing = [g for g in got if g[0] == "billing"]
+    assert sum(got[g].calls.answered_within for g in billing) > sum(plain[g].calls.answered_within for g in billing)

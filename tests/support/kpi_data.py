@@ -22,6 +22,7 @@ from callcenter.domain.kpi_table import (
     resolved_ticket_totals,
 )
 from callcenter.hotline import KpiConfig
+from callcenter.kpi.conventions import for_queue
 
 E = EventType
 QUEUES = ("general", "billing", "technical")
@@ -132,7 +133,14 @@ def key_of(by: str, queue: str, operator: str) -> str:
 
 
 def reference_table(
-    data: Dataset, config: KpiConfig, start: float, end: float, interval: Interval | None, by: str, now: float
+    data: Dataset,
+    config: KpiConfig,
+    start: float,
+    end: float,
+    interval: Interval | None,
+    by: str,
+    now: float,
+    thresholds: dict[str, int] | None = None,
 ) -> dict[tuple[str, Any], KpiRow]:
     """The KPI table from the pure formulas, keyed by (group, local interval start or None)."""
     from zoneinfo import ZoneInfo
@@ -153,7 +161,7 @@ def reference_table(
         rows[g] = KpiRow(
             row.key,
             row.start,
-            row.calls + kpi.call_totals(s, config),
+            row.calls + kpi.call_totals(s, for_queue(config, thresholds or {}, s.queue)),
             row.csat + csat_of(s.survey_score, s.answered_at is not None),
             row.tickets,
         )
