@@ -99,7 +99,9 @@ def _table(rows: list[dict[str, Any]], first: str, label: Any) -> str:
 
 
 def _charts(report: Report) -> str:
-    labels = [_label(r["start"], report.interval) for r in report.by_interval]
+    one_day = report.end - report.start <= dt.timedelta(days=1)
+    short = one_day and report.interval in ("15min", "hour")
+    labels = [r["start"][11:16] if short else _label(r["start"], report.interval) for r in report.by_interval]
     series = {name: [r[name] for r in report.by_interval] for name in ("offered", "answered", "abandoned")}
     target = report.staffing_basis.get("target")
     scores = report.csat_distribution
@@ -137,7 +139,8 @@ def _definitions(report: Report) -> str:
 STYLE = """
 body{font:13px system-ui,sans-serif;margin:2rem;color:#111827}h1{font-size:1.4rem}
 h2{font-size:1.1rem;margin-top:2rem}table{border-collapse:collapse;margin:.5rem 0}
-th,td{padding:.2rem .5rem;border-bottom:1px solid #e5e7eb;text-align:right}th:first-child{text-align:left}
+th,td{padding:.2rem .5rem;border-bottom:1px solid #e5e7eb;text-align:right;white-space:nowrap}
+th:first-child{text-align:left}
 thead th{color:#6b7280;font-weight:600}svg.chart{width:100%;max-width:760px;display:block;margin:1rem 0}
 dt{font-weight:600;margin-top:.4rem}dd{margin-left:1rem;color:#374151}
 """
