@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.domain.call_summary import CallSummary, summarize
@@ -51,11 +51,23 @@ class SqlEventStore:
         """Re-derive the touched calls from all their stored events (events of this batch are not re-parsed)."""
         by_call: dict[str, list[CallEvent]] = defaultdict(list)
         connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            # Several consumers may write events of one call at once; each would derive the summary from the
+            # events it can see (its own, not the other's uncommitted ones) and the last commit would lose the
+            # other's. Holding a per-call lock until commit makes the later writer read the earlier's events.
+            connection.execute(_LOCK_CALLS, {"ids": call_ids})
         for row in connection.execute(_EVENT_COLUMNS.where(CallEventRecord.call_id.in_(call_ids))):
             by_call[row.call_id].append(known.get(row.event_id) or _event_of(row))
         now = dt.datetime.now(dt.UTC)
         rows = [_call_row(summarize(cid, evs), now) for cid, evs in by_call.items()]
         upsert_rows(connection, Call.__table__, "id", rows)
+
+
+# Sorted (call_ids are), so two consumers take their locks in the same order and never deadlock.
+_LOCK_CALLS = text(
+    "SELECT count(pg_advisory_xact_lock(7311, hashtext(x)))"
+    " FROM (SELECT unnest(CAST(:ids AS text[])) AS x ORDER BY 1) AS s"
+)
 
 
 def _event_row(event: CallEvent) -> dict[str, Any]:
