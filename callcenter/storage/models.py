@@ -99,7 +99,10 @@ class Call(Base):
     """One call's summary, derived from its events (never written by anything else)."""
 
     __tablename__ = "calls"
-    __table_args__ = (Index("ix_calls_queue_started", "queue", "started_at"),)
+    __table_args__ = (
+        Index("ix_calls_queue_started", "queue", "started_at"),
+        Index("ix_calls_enqueued_at", "enqueued_at"),  # 0003: KPI periods
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), default="")
@@ -157,7 +160,11 @@ class CallLeg(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_status_updated", "status", "updated_at"),)
+    __table_args__ = (
+        Index("ix_tickets_status_updated", "status", "updated_at"),
+        Index("ix_tickets_resolved_at", "resolved_at"),  # 0003: KPI periods
+        Index("ix_tickets_closed_at", "closed_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     caller: Mapped[str] = mapped_column(String(64), default="", index=True)
