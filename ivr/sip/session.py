@@ -108,6 +108,7 @@ class CallerSession:
         self.queue = ""
         self.operator = ""
         self.attempt: OperatorAttempt | None = None
+        self._later: list[Offer | TickAction] = []  # inbox items kept while an operator rings
         self._hold: Iterator[bytes] = itertools.cycle(frames(deps.hold_audio) or [b"\x80" * 160])
 
     # -- the call ------------------------------------------------------------------------------------------
@@ -308,12 +309,22 @@ class CallerSession:
                 self._operator_leg(attempt, offer.operator, "ringing")
             if state is not Ring.RINGING:
                 break
-            if any(isinstance(i, TickAction) and i.kind == "ring_timeout" for i in self._drain()):
+            if self._ring_timed_out(offer.operator):
                 return self._missed(attempt, offer.operator, Ring.NO_ANSWER, rona_done=True)
             self.audio.tick(next(self._hold))
         if state is not Ring.ANSWERED:
             return self._missed(attempt, offer.operator, state, rona_done=False)
         return self._talk(attempt, offer.operator)
+
+    def _ring_timed_out(self, operator: str) -> bool:
+        """Whether the ACD timed out this operator's ring; anything else (ring_all's other offers) waits."""
+        timed_out = False
+        for item in self._drain():
+            if isinstance(item, TickAction) and item.kind == "ring_timeout" and item.operator == operator:
+                timed_out = True
+            else:
+                self._later.append(item)
+        return timed_out
 
     def _missed(self, attempt: OperatorAttempt, operator: str, why: Ring, rona_done: bool) -> str:
         attempt.cancel()
@@ -388,7 +399,7 @@ class CallerSession:
 
     # -- plumbing ------------------------------------------------------------------------------------------
     def _drain(self) -> list[Offer | TickAction]:
-        items = []
+        items, self._later = self._later, []
         while True:
             try:
                 items.append(self.inbox.get_nowait())

@@ -265,3 +265,37 @@ def test_waiting_caller_hears_position_wait_callback_offer_and_hold_music(rig: A
     assert any(t.startswith("You are caller number one.") and t.endswith("press nine.") for t in said), said
     assert frames(gateway.deps.hold_audio)[0] in bytes(caller.received)
     assert acd_events(gateway)[-2:] == ["ENTER_QUEUE", "ABANDONED"]
+
+
+def test_ring_all_queue_rings_its_operators_one_after_the_other(redis_clients: tuple[RedisClients, Keys]) -> None:
+    from callcenter.hotline import parse_hotline
+
+    text = (
+        (harness.HERE / "hotline.yaml")
+        .read_text()
+        .replace("when_empty: wait", "when_empty: wait\n    strategy: ring_all")
+    )
+    hotline = parse_hotline(text, "ring_all.yaml")
+    acd = Acd(redis_clients[0].live, redis_clients[1], hotline)
+    acd.sync_config(0)
+    phones: dict[str, Any] = {
+        "op1": lambda: FakeLeg("busy", state=LegState.ENDED, final=486),
+        "op2": lambda: FakeLeg("op2-leg", voice=OPERATOR_VOICE, state=LegState.ANSWERED, hangup_after=20),
+    }
+    journal, legs = Journal(None), Legs()
+    deps = SessionDeps(flow=flow_from_hotline(hotline), hotline=hotline, acd=acd, journal=journal, legs=legs,  # type: ignore[arg-type]
+                       voices=Voices(), phone=None, softphone_of=lambda op: f"sip:{op}@pbx",  # type: ignore[arg-type]
+                       first_announce=5.0)  # fmt: skip
+    gateway = SipGateway(deps, lambda handler: FakePhone(phones), interval=0.05)
+    for operator in ("op1", "op2"):
+        acd.login(operator, deps.clock())
+    gateway.start()
+    try:
+        gateway.handle(FakeLeg("caller-leg", {10: "2", 20: "1"}, hangup_after=300))
+    finally:
+        gateway.stop()
+    entries: Any = acd.redis.xrange(redis_clients[1].journal)
+    rings = [(f["type"], f["operator"]) for _, f in entries if f["type"] in ("OFFERED", "RING_NO_ANSWER", "CONNECTED")]
+    assert sorted(rings[:2]) == [("OFFERED", "op1"), ("OFFERED", "op2")]  # both reserved at once
+    assert rings[2:] == [("RING_NO_ANSWER", "op1"), ("CONNECTED", "op2")]
+    assert [leg[-1] for leg in (legs.rows["op1"], legs.rows["op2"])] == ["busy", "completed"]
