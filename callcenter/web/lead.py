@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator
+from typing import Any
 
 import redis
-from flask import Blueprint, Response, current_app, url_for
+from flask import Blueprint, Response, current_app, redirect, request, session, url_for
 
 from callcenter.bootstrap import Container
 from callcenter.kpi.publisher import DashboardPublisher
@@ -13,10 +14,14 @@ from callcenter.kpi.service import KpiService
 from callcenter.web import lead_render
 from callcenter.web.api_kpi import LEADS, kpi_service
 from callcenter.web.app import container
-from callcenter.web.auth import auth_required
+from callcenter.web.auth import SESSION_USER, auth_required
 
 bp = Blueprint("lead", __name__, static_folder="lead_static", static_url_path="/lead/static")
 KEEPALIVE_SECONDS = 15.0
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 _KEY = "callcenter.lead_publisher"
 
 
@@ -43,13 +48,27 @@ def _journal_head(c: Container) -> str:
         return ""
 
 
+@bp.after_request
+def _headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
 @bp.get("/lead")
+def page() -> Any:
+    """The dashboard, rendered with the current state; the script then follows the stream. A browser without
+    a session is sent to the console's login page."""
+    if not session.get(SESSION_USER) and "Authorization" not in request.headers:
+        return redirect(url_for("console.login_form")) if "console" in current_app.blueprints else _page()
+    return _page()
+
+
 @auth_required(*LEADS)
-def page() -> str:
-    """The dashboard, rendered with the current state; the script then follows the stream."""
+def _page() -> str:
     state = kpi_service().dashboard(container().clock())
-    script = url_for("lead.static", filename="lead.js")
-    return lead_render.page(state, container().hotline.hotline.name, script)
+    script, style = url_for("lead.static", filename="lead.js"), url_for("lead.static", filename="lead.css")
+    return lead_render.page(state, container().hotline.hotline.name, script, style)
 
 
 @bp.get("/lead/stream")

@@ -44,10 +44,13 @@ def message(state: dict[str, Any]) -> str:
     return json.dumps(fragments(state), separators=(",", ":"))
 
 
-def page(state: dict[str, Any], title: str, script_url: str) -> str:
+def page(state: dict[str, Any], title: str, script_url: str, style_url: str) -> str:
     """The whole dashboard page, rendered with the current state (works before any script runs)."""
     parts = fragments(state)
     parts["chart"] = Markup(parts["chart"])  # our own SVG, built from numbers and escaped labels
     return _ENV.get_template("lead.html").render(
-        title=title, script_url=script_url, p={k: Markup(v) if isinstance(v, str) else v for k, v in parts.items()}
+        title=title,
+        script_url=script_url,
+        style_url=style_url,
+        p={k: Markup(v) if isinstance(v, str) else v for k, v in parts.items()},
     )

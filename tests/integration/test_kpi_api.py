@@ -83,3 +83,13 @@ def test_metrics_expose_gauges_and_todays_counters(client: Any, lead: dict[str, 
     assert 'callcenter_calls_offered_total{queue="general"} 3.0' in text
     assert 'callcenter_calls_abandoned_total{queue="general"} 1.0' in text
     assert 'callcenter_operators{state="wrap_up"} 1.0' in text
+
+
+def test_lead_page_is_for_leads_with_a_strict_content_policy(client: Any, lead: dict[str, str]) -> None:
+    assert client.get("/lead").headers["Location"].endswith("/console/login")
+    assert client.get("/lead", headers=bearer("tok-op")).status_code == 403
+    page = client.get("/lead", headers=lead)
+    assert page.status_code == 200 and 'data-queue="general"' in page.get_data(as_text=True)
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    with client.get("/lead/static/lead.css") as style:
+        assert style.status_code == 200

@@ -46,7 +46,7 @@ def test_dashboard_of_50_queues_and_500_operators_builds_and_renders_within_the_
     started = time.perf_counter()
     state = dashboard.state(hotline, snapshot, today, [], NOW)
     message = lead_render.message(state)
-    page = lead_render.page(state, "Test", "/lead/static/lead.js")
+    page = lead_render.page(state, "Test", "/lead/static/lead.js", "/lead/static/lead.css")
     assert time.perf_counter() - started < 2.0  # ~0.1 s on an idle core; generous for busy CI machines
     assert page.count("data-operator=") == 500 and page.count("<tr data-queue=") == 50
     assert len(message) < 400_000
