@@ -32,7 +32,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -276,24 +276,33 @@ def wait_drained(container: Container, seconds: float) -> None:
 
 
 def double_bookings(container: Container) -> list[str]:
-    """Operators offered or connected to a call while still busy with another (from the event log)."""
-    ends = ("RING_NO_ANSWER", "WRAPUP_DONE", "ABANDONED")
+    """Operators offered or connected to a call while still busy with another (from the event log).
+
+    An operator is busy with a call from OFFERED until RING_NO_ANSWER, WRAPUP_DONE, or the call's ABANDONED
+    (which names no operator: the caller left while it rang).
+    """
     query = (
         select(CallEventRecord.operator, CallEventRecord.call_id, CallEventRecord.type, CallEventRecord.ts)
-        .where(CallEventRecord.operator != "", CallEventRecord.type.in_(("OFFERED", "CONNECTED", *ends)))
+        .where(CallEventRecord.type.in_(("OFFERED", "CONNECTED", "RING_NO_ANSWER", "WRAPUP_DONE", "ABANDONED")))
         .order_by(CallEventRecord.ts, CallEventRecord.id)
     )
-    busy: dict[str, str] = {}
-    problems = []
+    busy: dict[str, str] = {}  # operator -> call
+    holder: dict[str, str] = {}  # call -> operator
+    problems, recent = [], defaultdict(list)
     with container.sessions() as session:
         for operator, call, kind, ts in session.execute(query):
+            operator = operator or holder.get(call, "")
+            if not operator:
+                continue
+            recent[operator].append(f"{ts:%H:%M:%S.%f} {kind} {call[-4:]}")
             current = busy.get(operator)
             if kind in ("OFFERED", "CONNECTED"):
                 if current and current != call:
-                    problems.append(f"{operator}: {kind} {call} at {ts} while busy with {current}")
-                busy[operator] = call
+                    problems.append(f"{operator}: {kind} {call} while busy with {current}: {recent[operator][-6:]}")
+                busy[operator], holder[call] = call, operator
             elif current == call:
                 busy.pop(operator)
+                holder.pop(call, None)
     return problems
 
 
@@ -331,7 +340,12 @@ def check(container: Container, tally: Tally, started: dt.datetime) -> list[str]
     want = {"offered": len(placed), "answered": outcomes["answered"], "abandoned": outcomes["abandoned"]}
     got = {k: getattr(totals, k, None) for k in want}
     if got != want:
-        failures.append(f"KPIs from SQL {got} != driver's tally {want}")
+        odd = [
+            (sid, tally.outcome.get(sid), c.outcome, _types(container, sid))
+            for sid, c in calls.items()
+            if tally.outcome.get(sid) != c.outcome or c.enqueued_at is None
+        ][:3]
+        failures.append(f"KPIs from SQL {got} != driver's tally {want}; e.g. {odd}")
     csat = kpi[0].csat if kpi else None
     if csat is None or csat.responses != len(tally.scores) or csat.satisfied != sum(s >= 4 for s in tally.scores):
         failures.append(f"CSAT from SQL {csat} != driver's {len(tally.scores)} answers")
