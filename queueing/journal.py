@@ -54,7 +54,8 @@ class RedisJournal:
         try:
             entries = self._read_group("0", count, None)
         except redis.ResponseError as exc:
-            if "NOGROUP" not in str(exc):
+            # Redis says NOGROUP; the emulation, when the stream itself is missing, "requires the key to exist".
+            if "NOGROUP" not in str(exc) and "requires the key to exist" not in str(exc):
                 raise
             self.ensure_group()  # first start, or a Redis that lost its data: the stream starts afresh
             entries = self._read_group("0", count, None)

@@ -68,3 +68,10 @@ def test_late_events_update_the_call_summary(container):
     container.journal_writer.drain_all()
     with container.sessions() as session:
         assert session.get(Call, "c1").outcome == "answered"
+
+
+def test_consumer_creates_its_group_on_a_fresh_redis_without_errors(container):
+    # No stream and no group yet (a fresh server): reading must create both, not fail.
+    assert container.journal_writer.drain_once().read == 0
+    container.journal.append_many(answered_call("c1", T0))
+    assert container.journal_writer.drain_all() == 7
