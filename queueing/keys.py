@@ -126,29 +126,6 @@ class Keys:
         """Hash of the SMS survey awaiting a reply from a caller's number (call id, question, sent at); TTL'd."""
         return f"{self.prefix}survey:sms:{number}"
 
-    # -- live KPI windows and surveys (owned by callcenter/kpi/ and callcenter/surveys.py) --------------
-    def kpi_bucket(self, resolution: str, start: int) -> str:
-        """Hash of the KPI totals of calls that entered a queue in one bucket ("m" minute, "q" quarter hour:
-        epoch start; "d" local day: wall-clock start), fields "<queue>|<total>"; TTL'd."""
-        return f"{self.prefix}kpi:{resolution}:{start}"
-
-    def kpi_call(self, call_id: str) -> str:
-        """Hash of the totals one call has contributed to the live KPI buckets (and where); TTL'd."""
-        return f"{self.prefix}kpi:call:{call_id}"
-
-    @property
-    def kpi_version(self) -> str:
-        """Counter bumped whenever the live KPI buckets change (the dashboard publisher watches it)."""
-        return self.prefix + "kpi:version"
-
-    def survey_answer(self, call_id: str, question_id: str) -> str:
-        """Flag (TTL'd) that a call's survey question is answered: one answer per question per call."""
-        return f"{self.prefix}survey:{call_id}:{question_id}"
-
-    def survey_sms(self, number: str) -> str:
-        """Hash of the SMS survey awaiting a reply from a caller's number (call id, question, sent at); TTL'd."""
-        return f"{self.prefix}survey:sms:{number}"
-
     def rq_queue_name(self, name: str = "default") -> str:
         """Name of an RQ queue of this hotline (RQ builds its own keys from it)."""
         return f"cc-{self.tag}-{name}"
