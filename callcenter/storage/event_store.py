@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Text, cast, select, text
+from sqlalchemy import Table, Text, cast, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.domain.call_summary import CallSummary, summarize
@@ -40,7 +40,7 @@ class SqlEventStore:
         if not events:
             return []
         rows = [_event_row(e) for e in events]
-        new_ids = insert_new(session.connection(), CallEventRecord.__table__, "event_id", rows)
+        new_ids = insert_new(session.connection(), EVENTS_TABLE, "event_id", rows)
         new_events = [e for e in events if e.id in new_ids]
         call_ids = sorted({e.call_id for e in new_events if e.call_id})
         if call_ids:
@@ -60,7 +60,7 @@ class SqlEventStore:
             by_call[row.call_id].append(known.get(row.event_id) or _event_of(row))
         now = dt.datetime.now(dt.UTC)
         rows = [_call_row(summarize(cid, evs), now) for cid, evs in by_call.items()]
-        upsert_rows(connection, Call.__table__, "id", rows)
+        upsert_rows(connection, CALLS_TABLE, "id", rows)
 
 
 # Sorted (call_ids are), so two consumers take their locks in the same order and never deadlock.
@@ -82,6 +82,9 @@ def _event_row(event: CallEvent) -> dict[str, Any]:
         "data": dict(event.data),
     }
 
+
+EVENTS_TABLE: Table = CallEventRecord.__table__  # type: ignore[assignment]
+CALLS_TABLE: Table = Call.__table__  # type: ignore[assignment]
 
 _EVENT_COLUMNS = select(
     CallEventRecord.event_id,
