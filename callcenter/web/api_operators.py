@@ -12,6 +12,7 @@ from flask import Blueprint, Response
 
 from callcenter.call_card import CallCardService
 from callcenter.domain.access import PermissionDeniedError, Principal
+from callcenter.domain.operator import NoSuchOperatorError
 from callcenter.operators import OperatorService, OperatorView
 from callcenter.web import services
 from callcenter.web.api_schemas import (
@@ -85,7 +86,14 @@ def me() -> Any:
 @endpoint("Go available, on break (with a reason) or offline", body=StateIn, response=OperatorStateOut, tag=TAG)
 def my_state(body: StateIn) -> Any:
     who = current_principal()
-    _acd().set_state(who.username, body.state, container().clock(), body.reason or None)
+    acd, now = _acd(), container().clock()
+    try:
+        acd.set_state(who.username, body.state, now, body.reason or None)
+    except NoSuchOperatorError:  # Redis lost its data: the operator re-announces before the watchdog rebuilt
+        acd.sync_config(now)
+        view = OperatorService(container().sessions).get(who.username)
+        acd.configure_operator(who.username, view.queues, view.skills, now)
+        acd.set_state(who.username, body.state, now, body.reason or None)
     return _state_out(who.username)
 
 
