@@ -90,8 +90,10 @@ def my_state(body: StateIn) -> Any:
     try:
         acd.set_state(who.username, body.state, now, body.reason or None)
     except NoSuchOperatorError:  # Redis lost its data: the operator re-announces before the watchdog rebuilt
-        acd.sync_config(now)
         view = OperatorService(container().sessions).get(who.username)
+        if not view.queues:
+            raise  # not an operator of any queue (an admin): unknown to the ACD, as before
+        acd.sync_config(now)
         acd.configure_operator(who.username, view.queues, view.skills, now)
         acd.set_state(who.username, body.state, now, body.reason or None)
     return _state_out(who.username)
