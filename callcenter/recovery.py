@@ -142,10 +142,22 @@ class RecoveryService:
 
         The grace leaves the channel's own events time to reach SQL first (the usual way a call ends).
         """
+        since = dt.datetime.fromtimestamp(now - self.max_age, dt.UTC)
+        cutoff = dt.datetime.fromtimestamp(now - grace_seconds, dt.UTC)
+        query = (  # one query per sweep: only open calls whose own (caller) leg has ended
+            select(Call.id, Call.channel, CallLeg.ended_at)
+            .join(CallLeg, CallLeg.leg_sid == Call.id)
+            .where(Call.ended_at.is_(None), Call.started_at >= since, CallLeg.status.in_(FINAL_LEG))
+            .where(CallLeg.ended_at.is_not(None), CallLeg.ended_at <= cutoff)
+        )
         report = RecoveryReport()
-        for call in self._open_calls(now):
-            if call.leg_ended_at is not None and call.leg_ended_at <= now - grace_seconds:
-                self._end_if_finished(call, now, report, probe=False)
+        with self.sessions() as session:
+            rows = session.execute(query).all()
+        for call_id, channel, ended_at in rows:
+            if ended_at is None:
+                continue
+            first = [CallEvent(id="", type=E.CALL_STARTED, ts=0.0, call_id=call_id, channel=channel)]
+            self._end_if_finished(OpenCall(call_id, first, _epoch(ended_at)), now, report, probe=False)
         return report.ended
 
     # -- calls ---------------------------------------------------------------------------------------------
