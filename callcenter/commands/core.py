@@ -34,13 +34,30 @@ def prepare(container: Container) -> None:
 @click.option("--host", default=None, help="Address to listen on (CALLCENTER_HOST).")
 @click.option("--port", default=None, type=int, help="Port to listen on (CALLCENTER_PORT).")
 @click.option("--workers", default=1, show_default=True, help="Web worker processes (real Redis only).")
-def serve(host: str | None, port: int | None, workers: int) -> None:
+@click.option("--demo", is_flag=True, help="Bring the hotline to life: simulated callers and operators (docs/demo.md).")
+@click.option("--demo-rate", default=1.0, show_default=True, type=click.FloatRange(min=0.01, max=60),
+              help="Simulated calls a minute per queue.")  # fmt: skip
+@click.option("--demo-operators", default=None, type=click.IntRange(min=0, max=40),
+              help="Extra simulated operators (default: as many as Erlang C needs for the target).")  # fmt: skip
+@click.option("--demo-all-operators", is_flag=True, help="Simulate anna too (nobody left for the console).")
+def serve(
+    host: str | None, port: int | None, workers: int, demo: bool, demo_rate: float, demo_operators: int | None,
+    demo_all_operators: bool,
+) -> None:  # fmt: skip
     """Serve the webhooks, API and pages (embedded mode: also the job worker and journal consumer)."""
     from callcenter.web.server import run_server
 
     settings = settings_or_exit()
     if settings.embedded_redis and workers != 1:
         raise click.UsageError("the in-process Redis emulation needs --workers 1 (set CALLCENTER_REDIS_URL)")
+    if demo:
+        from callcenter.demo.profile import DemoOptions, DemoProfile
+        from callcenter.demo.serve import enable
+
+        if workers != 1:
+            raise click.UsageError("--demo runs its simulated callers in one process: use --workers 1")
+        options = DemoOptions(DemoProfile(calls_per_minute=demo_rate), demo_all_operators, demo_operators)
+        settings = enable(settings, options)
     run_server(settings, host or settings.host, port or settings.port, workers)
 
 
