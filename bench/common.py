@@ -47,3 +47,10 @@ def sqlite_database() -> Iterator[str]:
 
 def fresh_tag() -> str:
     return "bench" + uuid.uuid4().hex[:10]
+
+
+def delete_tag(client, keys) -> None:  # noqa: ANN001
+    """Remove every key of one hotline tag (what the benchmark created), nothing else."""
+    batch = list(client.scan_iter(match=keys.prefix + "*", count=1000))
+    if batch:
+        client.delete(*batch)

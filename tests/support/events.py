@@ -22,13 +22,14 @@ def answered_call(
     queue: str = "general",
     operator: str = "anna",
     channel: str = "twilio",
+    caller: str = "+36301234567",
 ) -> list[CallEvent]:
     """The events of a call that waited, was answered, talked and wrapped up."""
     E = EventType
     answered = t0 + 5 + wait
     ended = answered + talk
     return [
-        event(E.CALL_STARTED, call_id, t0, channel=channel, data={"from": "+36301234567", "to": "+3612345678"}),
+        event(E.CALL_STARTED, call_id, t0, channel=channel, data={"from": caller, "to": "+3612345678"}),
         event(E.IVR_INPUT, call_id, t0 + 3, channel=channel, data={"node": "main", "input": "1", "topic": "billing"}),
         event(E.ENTER_QUEUE, call_id, t0 + 5, channel=channel, queue=queue),
         event(E.OFFERED, call_id, answered - 2, channel=channel, queue=queue, operator=operator),
