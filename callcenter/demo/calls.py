@@ -105,8 +105,9 @@ class CallPlayer:
             if verb.tag in ("Say", "Play", "Pause"):
                 t += self._duration(leg, verb)
             elif verb.tag == "Gather":
-                t += sum(self._duration(leg, child) for child in verb)
                 answer = self._answer(leg, verb)
+                heard = sum(self._duration(leg, child) for child in verb)
+                t += heard * (self.choices.barge_in() if answer not in (None, HANG_UP) else 1.0)
                 if answer == HANG_UP:
                     self.later(t, leg, gen, self.end_call)
                     return

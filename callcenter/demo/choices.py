@@ -58,6 +58,10 @@ class Choices:
     def think(self) -> float:
         return self.rng.uniform(*self.profile.think_seconds)
 
+    def barge_in(self) -> float:
+        """How much of a menu's prompt the caller hears before pressing (keys interrupt a Gather's prompt)."""
+        return self.rng.uniform(0.3, 1.0)
+
     def speech(self, text: str) -> float:
         rate = self.profile.speech_chars_per_second
         return len(text.strip()) / rate if rate > 0 else 0.0

@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 RECENT_CALLERS = 200
 STOP_SECONDS = 10.0
 STATS_EVERY_SECONDS = 60.0
+WARM_START_SECONDS = (0.5, 2.0, 4.0)
+QUIET_LOGGERS = ("twilio.http_client", "werkzeug")  # every REST request at INFO would drown the demo's log
 
 
 class VirtualTwilio(CallPlayer):
@@ -73,7 +75,9 @@ class VirtualTwilio(CallPlayer):
             "demo: %.1f calls a minute, simulated operators %s", self.rate * 60, ", ".join(self.operators.names)
         )
         self.timers.after(0, self._check_operators)
-        self.timers.after(0.5, self._arrival)
+        for delay in WARM_START_SECONDS:  # a few callers at once, so that a newcomer sees calls within seconds
+            self.timers.after(delay, self.call)
+        self.timers.after(WARM_START_SECONDS[-1] + self.rng.expovariate(self.rate), self._arrival)
         self.timers.after(STATS_EVERY_SECONDS, self._log_stats)
         while not self._stop.is_set():
             self._take_requests()
@@ -213,6 +217,8 @@ def start_demo(container: Container, options: DemoOptions) -> VirtualTwilio:
     from callcenter.web.app import create_app
     from webhooks.services import services_for
 
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     twilio = container.settings.twilio
     rest = VirtualRest((twilio.account_sid, twilio.auth_token), Lines()).start()
     container.settings = dataclasses.replace(
