@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run demo test lint bench clean
 
 $(BIN)/callcenter: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ $(VENV)/.test-extras: $(BIN)/callcenter
 ## make run: install and serve the demo hotline on embedded defaults (SQLite + in-process Redis)
 run: $(BIN)/callcenter
 	$(BIN)/callcenter serve
+
+## make demo: the same, with simulated callers and operators at work (docs/demo.md; DEMO_ARGS='--demo-rate 2')
+demo: $(BIN)/callcenter
+	$(BIN)/callcenter serve --demo $(DEMO_ARGS)
 
 ## make test: install the test extras and run the whole suite (real PostgreSQL/Redis parts skip if absent)
 test: $(VENV)/.test-extras
