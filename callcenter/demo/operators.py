@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 BREAK_REASONS = ("coffee", "personal", "training")
 BREAK_AFTER_CALL = 0.08
+ESCALATED = "escalated"  # the demo hotline's disposition that hands the ticket to second level
 
 
 class SimulatedOperators:
@@ -112,6 +113,8 @@ class SimulatedOperators:
             self.tickets.set_disposition(who, ticket.id, chosen.code)
             if chosen.resolves:
                 self.tickets.resolve(who, ticket.id)
+            elif chosen.code == ESCALATED:
+                self.tickets.escalate(who, ticket.id, "demo: needs second-level support")
         except Exception as exc:  # the ticket may not be in SQL yet, or the database is away: skip the paperwork
             logger.info("demo: %s left the ticket of call %s as it was (%s)", name, call_id, exc)
 
