@@ -30,6 +30,7 @@ RECENT_CALLERS = 200
 STOP_SECONDS = 10.0
 STATS_EVERY_SECONDS = 60.0
 WARM_START_SECONDS = (0.5, 2.0, 4.0)
+FLUSH_ROUNDS = 20
 QUIET_LOGGERS = ("twilio.http_client", "werkzeug")  # every REST request at INFO would drown the demo's log
 
 
@@ -68,7 +69,17 @@ class VirtualTwilio(CallPlayer):
         if self._thread is not None:
             self._thread.join(timeout=STOP_SECONDS)
         self.rest.stop()
+        self._flush_journal()
         logger.info("demo stopped: %s", dict(self.stats))
+
+    def _flush_journal(self) -> None:
+        """Write the calls' last events to SQL now: in embedded mode the journal dies with the process."""
+        try:
+            for _ in range(FLUSH_ROUNDS):
+                if self.c.journal_writer.drain_once().read == 0:
+                    return
+        except Exception:
+            logger.warning("demo: the journal's last events were not written", exc_info=True)
 
     def run(self) -> None:
         logger.info(

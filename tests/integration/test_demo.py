@@ -82,3 +82,7 @@ def test_demo_stops_cleanly_hanging_up_its_callers_and_logging_its_operators_out
     assert all(q["waiting"] == 0 for q in snapshot["queues"].values())
     simulated = {name: o["state"] for name, o in snapshot["operators"].items() if name in engine.operators.names}
     assert set(simulated.values()) == {"offline"}, simulated
+    with container.sessions() as session:  # the last events reached SQL: every call has ended
+        calls = session.scalar(select(func.count()).select_from(Call)) or 0
+        open_calls = session.scalar(select(func.count()).select_from(Call).where(Call.ended_at.is_(None)))
+    assert calls >= 4 and open_calls == 0
