@@ -22,8 +22,12 @@ RUN_SECONDS = 25
 
 
 @pytest.fixture
-def demo(settings: Any, redis_clients: Any) -> Iterator[tuple[Container, VirtualTwilio]]:
-    options = DemoOptions(DemoProfile.fast(calls_per_minute=30), extra_operators=3, seed=7)
+def options() -> DemoOptions:
+    return DemoOptions(DemoProfile.fast(calls_per_minute=30), extra_operators=3, seed=7)
+
+
+@pytest.fixture
+def demo(settings: Any, redis_clients: Any, options: DemoOptions) -> Iterator[tuple[Container, VirtualTwilio]]:
     served = dataclasses.replace(demo_settings(settings, options), embedded_worker=True)
     container = build_container(served, redis_clients=redis_clients[0])
     prepare(container)
@@ -86,3 +90,26 @@ def test_demo_stops_cleanly_hanging_up_its_callers_and_logging_its_operators_out
         calls = session.scalar(select(func.count()).select_from(Call)) or 0
         open_calls = session.scalar(select(func.count()).select_from(Call).where(Call.ended_at.is_(None)))
     assert calls >= 4 and open_calls == 0
+
+
+@pytest.mark.parametrize("options", [DemoOptions(DemoProfile.fast(calls_per_minute=40), extra_operators=0, seed=3)])
+def test_the_human_operator_takes_a_demo_call_by_accepting_it_in_the_acd_as_the_console_does(demo):
+    container, engine = demo
+    acd, clock = container.acd, container.clock
+    acd.login("anna", clock())
+    deadline, call = time.monotonic() + RUN_SECONDS, None
+    while time.monotonic() < deadline and call is None:
+        row = acd.snapshot(clock())["operators"]["anna"]
+        call = row["call"] if row["state"] == "reserved" else None
+        time.sleep(0.05)
+    assert call, "no call rang at anna"
+    acd.accept(call, "anna", clock())  # what POST /api/v1/operators/me/accept does
+    while time.monotonic() < deadline:
+        with container.sessions() as session:
+            record = session.get(Call, call)
+            if record is not None and record.ended_at is not None:
+                break
+        time.sleep(0.2)
+    assert record is not None and record.operator == "anna" and record.answered_at is not None
+    assert record.outcome == "answered"
+    assert acd.snapshot(clock())["operators"]["anna"]["state"] == "wrap_up"  # her wrap-up is hers to finish
