@@ -82,14 +82,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# `callcenter worker` with RQ's non-forking worker (jobs in the worker process, timer death penalty): to measure
+# what forking a work horse per job costs (--no-fork).
+NO_FORK = (
+    "import sys, queueing.jobs as j; from rq import SimpleWorker;"
+    "j.forking_worker = lambda q: type('W', (SimpleWorker,), {'death_penalty_class': j.TimerDeathPenalty})"
+    "([q], connection=q.connection); from callcenter.cli import main; sys.argv = ['callcenter', 'worker']; main()"
+)
+
+
 @contextlib.contextmanager
-def servers(env: dict[str, str], port: int, web_workers: int, job_workers: int) -> Iterator[None]:
+def servers(env: dict[str, str], port: int, web_workers: int, job_workers: int, fork: bool = True) -> Iterator[None]:
     """`callcenter worker` x N (the first prepares the schema and operators), then gunicorn."""
     procs: list[subprocess.Popen[bytes]] = []
     log = open(Path(env["SOAK_DIR"]) / "servers.log", "wb")  # noqa: SIM115 - closed below
     try:
         for _ in range(job_workers):
-            procs.append(subprocess.Popen([str(BIN / "callcenter"), "worker"], env=env, stdout=log, stderr=log))
+            argv = [str(BIN / "callcenter"), "worker"] if fork else [sys.executable, "-c", NO_FORK]
+            procs.append(subprocess.Popen(argv, env=env, stdout=log, stderr=log))
             time.sleep(3)
         procs.append(subprocess.Popen(
             [str(BIN / "gunicorn"), "-w", str(web_workers), "-k", "gthread", "--threads", "32", "-b",
@@ -361,6 +371,7 @@ def main() -> int:
     parser.add_argument("--operators", type=int, default=50)
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--job-workers", type=int, default=2)
+    parser.add_argument("--no-fork", action="store_true", help="job workers run jobs in-process (no work horse)")
     parser.add_argument("--talk-min", type=float, default=1.0)
     parser.add_argument("--talk-max", type=float, default=3.0)
     parser.add_argument("--wait-poll", type=float, default=1.0, help="seconds between wait-loop requests")
@@ -385,7 +396,7 @@ def run(args: argparse.Namespace, folder: Path, database_url: str, tag: str) -> 
     container = build_container(load_settings(env))
     stop = threading.Event()
     try:
-        with servers(env, port, args.web_workers, args.job_workers):
+        with servers(env, port, args.web_workers, args.job_workers, fork=not args.no_fork):
             for i in range(args.operators):
                 container.acd.login(f"op{i + 1:02d}", time.time())
             driver = HttpDriver(container, fake, port, base_url)
@@ -400,6 +411,7 @@ def run(args: argparse.Namespace, folder: Path, database_url: str, tag: str) -> 
             for thread in callers:
                 thread.start()
                 time.sleep(0.002)
+            threading.Thread(target=monitor, args=(container, stop), daemon=True).start()
             for thread in callers:
                 thread.join(timeout=args.seconds + args.drain + 120)
             held = time.monotonic() - t0
@@ -417,6 +429,17 @@ def run(args: argparse.Namespace, folder: Path, database_url: str, tag: str) -> 
         print("FAIL", failure)
     print("all checks passed" if not failures else f"{len(failures)} checks failed")
     return 1 if failures else 0
+
+
+def monitor(container: Container, stop: threading.Event, every: float = 10.0) -> None:
+    """Every ``every`` seconds: jobs queued, journal backlog, operators by state, callers waiting."""
+    while not stop.wait(every):
+        with contextlib.suppress(Exception):
+            snapshot = container.acd.snapshot(time.time())
+            states = Counter(row["state"] for row in snapshot["operators"].values())
+            waiting = sum(int(q["waiting"]) for q in snapshot["queues"].values())
+            print(f"  jobs queued {container.jobs.queue.count}, journal {container.journal.backlog()}, "
+                  f"waiting {waiting}, operators {dict(states)}", flush=True)  # fmt: skip
 
 
 def report(driver: HttpDriver, tally: Tally, held: float) -> None:
