@@ -14,7 +14,7 @@ abandoned, CSAT answers) equal the driver's own tally; no operator was ever offe
 while busy with another (intervals from the event log). Prints calls/s held and webhook latency p50/p99.
 Exit status 1 if a check fails. Everything it creates (database, Redis keys, processes) is removed.
 
-    python -m bench.soak [--callers 500] [--seconds 60] [--operators 50] [--job-workers 2]
+    python -m bench.soak [--callers 500] [--seconds 60] [--operators 50] [--job-workers 2] [--no-fork]
 """
 
 from __future__ import annotations
