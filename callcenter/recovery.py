@@ -113,7 +113,7 @@ class RecoveryService:
     @property
     def mark_key(self) -> str:
         """Set after every rebuild: its absence means this Redis has lost (or never had) our live state."""
-        return self.keys.prefix + "recovery:mark"
+        return self.keys.recovery_mark
 
     def needed(self) -> bool:
         """True when Redis holds no live state of ours (a restart without persistence, or a first start)."""

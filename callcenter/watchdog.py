@@ -61,7 +61,7 @@ class Watchdog:
 
     @property
     def lock_key(self) -> str:
-        return self.keys.prefix + "watchdog:lock"
+        return self.keys.watchdog_lock
 
     def sweep(self, now: float) -> SweepReport | None:
         """Rebuild if Redis lost its state, reconcile operators on call, end calls whose leg ended.

@@ -126,6 +126,16 @@ class Keys:
         """Hash of the SMS survey awaiting a reply from a caller's number (call id, question, sent at); TTL'd."""
         return f"{self.prefix}survey:sms:{number}"
 
+    @property
+    def recovery_mark(self) -> str:
+        """Set after every rebuild of live state from SQL: its absence means Redis lost (or never had) it."""
+        return self.prefix + "recovery:mark"
+
+    @property
+    def watchdog_lock(self) -> str:
+        """Lock (TTL'd) that lets one watchdog sweep run at a time across workers."""
+        return self.prefix + "watchdog:lock"
+
     def rq_queue_name(self, name: str = "default") -> str:
         """Name of an RQ queue of this hotline (RQ builds its own keys from it)."""
         return f"cc-{self.tag}-{name}"
