@@ -113,3 +113,25 @@ def test_the_human_operator_takes_a_demo_call_by_accepting_it_in_the_acd_as_the_
     assert record is not None and record.operator == "anna" and record.answered_at is not None
     assert record.outcome == "answered"
     assert acd.snapshot(clock())["operators"]["anna"]["state"] == "wrap_up"  # her wrap-up is hers to finish
+
+
+CALLERS_HANG_UP = dataclasses.replace(DemoProfile.fast(calls_per_minute=30), operator_hangs_up=0.0,
+                                      sms_reply_probability=1.0)  # fmt: skip
+
+
+@pytest.mark.parametrize("options", [DemoOptions(CALLERS_HANG_UP, extra_operators=2, seed=5)])
+def test_callers_who_hang_up_first_answer_the_sms_survey_through_twilio_sms(demo, monkeypatch):
+    import webhooks.waiting
+
+    monkeypatch.setattr(webhooks.waiting, "SMS_SURVEY_DELAY_SECONDS", 0)  # the job retries until SQL has the call
+    container, engine = demo
+    deadline = time.monotonic() + RUN_SECONDS
+    answers: list[tuple[str, int]] = []
+    while time.monotonic() < deadline and not answers:
+        time.sleep(0.5)
+        with container.sessions() as session:
+            rows = session.execute(select(SurveyResponse.question_id, SurveyResponse.answer)
+                                   .where(SurveyResponse.via == "sms"))  # fmt: skip
+            answers = [(str(q), int(a)) for q, a in rows]
+    assert answers, dict(engine.stats)
+    assert engine.stats["sms_replies"] >= 1
