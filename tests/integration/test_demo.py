@@ -135,3 +135,17 @@ def test_callers_who_hang_up_first_answer_the_sms_survey_through_twilio_sms(demo
             answers = [(str(q), int(a)) for q, a in rows]
     assert answers, dict(engine.stats)
     assert engine.stats["sms_replies"] >= 1
+
+
+CALLBACKS = dataclasses.replace(DemoProfile.fast(calls_per_minute=60), callback_key_probability=1.0)
+
+
+@pytest.mark.parametrize("options", [DemoOptions(CALLBACKS, extra_operators=0, seed=11)])
+def test_callers_who_press_the_callback_key_are_called_back_by_a_simulated_operator(demo):
+    container, engine = demo
+    deadline, types = time.monotonic() + RUN_SECONDS, set()
+    while time.monotonic() < deadline and "CALLBACK_DIALLED" not in types:
+        time.sleep(0.5)
+        with container.sessions() as session:
+            types = set(session.scalars(select(CallEventRecord.type).distinct()))
+    assert {"CALLBACK_REQUESTED", "CALLBACK_DIALLED"} <= types, dict(engine.stats)
