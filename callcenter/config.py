@@ -61,6 +61,8 @@ class Settings:
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     config_file: str | None = None
     journal_batch_size: int = 1000
+    # Each open console or dashboard holds one thread for its live stream (SSE): size for the people online.
+    web_threads: int = 64
     embedded_worker: bool = True  # run the job worker and journal consumer inside `serve`
     twilio: TwilioSettings = TwilioSettings()
     sip: SipSettings = SipSettings()
@@ -88,6 +90,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         secret_key=env.get("CALLCENTER_SECRET_KEY") or secrets.token_hex(32),
         config_file=config_file,
         journal_batch_size=_get(env, "CALLCENTER_JOURNAL_BATCH", 1000, _positive_int),
+        web_threads=_get(env, "CALLCENTER_WEB_THREADS", 64, _positive_int),
         embedded_worker=_get(env, "CALLCENTER_EMBEDDED_WORKER", redis_url is None, _bool),
         twilio=_twilio(env),
         sip=_sip(env),

@@ -54,7 +54,7 @@ def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
         "bind": f"{host}:{port}",
         "workers": workers,
         "worker_class": "gthread",
-        "threads": 16,
+        "threads": settings.web_threads,
         "timeout": 30,
         "accesslog": "-",
         "loglevel": "info",
