@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from callcenter.bootstrap import Container, build_container
 from callcenter.config import Settings
 from callcenter.web.errors import register_error_handlers
+from callcenter.web.security import register_security_headers
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.config.update(SECRET_KEY=container.settings.secret_key, MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     app.extensions["callcenter"] = container
     register_error_handlers(app)
+    register_security_headers(app)
     for target in BLUEPRINTS:
         module_name, attr = target.split(":")
         app.register_blueprint(getattr(importlib.import_module(module_name), attr))

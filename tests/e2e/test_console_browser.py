@@ -222,3 +222,31 @@ def test_second_level_opens_an_escalated_ticket_from_the_worklist_and_sends_it_b
     page.screenshot(path=str(ARTIFACTS / "5-second-level.png"))
     assert errors == []
     assert tickets.get(SYSTEM, ticket.id).assigned_group == "first-level"
+
+
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+def test_caller_name_with_markup_is_shown_as_text_on_the_call_card(server, browser_page, container, backend):
+    from playwright.sync_api import expect
+
+    page, errors = browser_page
+    seed_operators(container, passwords={"anna": "demo-anna"})
+    container.acd.sync_config(time.time())
+    page.goto(server + "/console/login?lang=en")
+    page.get_by_label("Username").fill("anna")
+    page.get_by_label("Password").fill("demo-anna")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Available").click()
+    page.wait_for_selector("#state[data-state='available']")
+
+    name = "<script>window.__xss=1</script><img src=x onerror=window.__xss=2>"
+    now = time.time()
+    container.journal.append_many(
+        [event(EventType.CALL_STARTED, "xss-1", now - 5, channel="twilio", data={"from": CALLER, "caller_name": name})]
+    )
+    container.acd.enqueue("xss-1", "general", now - 4, channel="twilio", caller=CALLER, language="hu")
+    container.acd.offer(now)
+
+    page.wait_for_selector("#call-card:not([hidden])")
+    expect(page.locator("#card-caller-name")).to_have_text(name)
+    assert page.locator("#call-card img, #call-card script").count() == 0
+    assert page.evaluate("window.__xss") is None and errors == []
