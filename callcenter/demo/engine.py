@@ -47,7 +47,8 @@ class VirtualTwilio(CallPlayer):
         self.rest = rest
         rest.wake = self.timers.wake
         self.poke = poke or (lambda: None)
-        self.operators = SimulatedOperators(container, simulated, options.profile, rng, self.poke)
+        humans = options.humans(container.hotline)
+        self.operators = SimulatedOperators(container, simulated, options.profile, rng, self.poke, humans)
         self.rate = options.profile.calls_per_minute * max(1, len(container.hotline.queues)) / 60.0
         self.recent: deque[str] = deque(maxlen=RECENT_CALLERS)
         self.sms_pending: dict[str, int] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from typing import Any
 
 from callcenter.bootstrap import Container
 from callcenter.demo.profile import DemoProfile
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 BREAK_REASONS = ("coffee", "personal", "training")
 BREAK_AFTER_CALL = 0.08
+BACK_OFFICE = "back_office"  # the break that makes room for the console's operator
 ESCALATED = "escalated"  # the demo hotline's disposition that hands the ticket to second level
 
 
@@ -29,9 +31,16 @@ class SimulatedOperators:
     """The demo's team (every ACD operator except the human's)."""
 
     def __init__(
-        self, container: Container, names: list[str], profile: DemoProfile, rng: random.Random, poke: Callable[[], None]
+        self,
+        container: Container,
+        names: list[str],
+        profile: DemoProfile,
+        rng: random.Random,
+        poke: Callable[[], None],
+        humans: list[str] | None = None,
     ):
         self.c, self.names, self.profile, self.rng, self.poke = container, names, profile, rng, poke
+        self.humans = humans or []
         self.seeds = {op.username: op for op in container.hotline.operators if op.username in names}
         self.tickets = TicketService(container.sessions, container.hotline, container.clock)
         self._due: dict[str, float] = {}  # when the operator leaves wrap-up or break
@@ -42,12 +51,29 @@ class SimulatedOperators:
         now = self.c.clock()
         elapsed, self._last_check = now - self._last_check, now
         operators = self.c.acd.snapshot(now)["operators"]
-        changed = False
+        changed = self._make_room(operators, now)
         for name in self.names:
             row = operators.get(name) or {"state": "offline"}
             changed |= self._step(name, row, now, elapsed)
         if changed:
             self.poke()
+
+    def _make_room(self, operators: dict[str, dict[str, Any]], now: float) -> bool:
+        """The console's operator has waited for a call a while: those idle longer step away briefly, so that
+        the ACD's longest-idle order gives the next call to the person trying the demo."""
+        rows = [operators[name] for name in self.humans if name in operators]
+        since = [float(row["since"] or now) for row in rows if row["state"] == "available"]
+        waiting = [t for t in since if now - t > self.profile.human_wait_seconds]
+        if not waiting:
+            return False
+        oldest, moved = min(waiting), False
+        for name in self.names:
+            row = operators.get(name)
+            if row and row["state"] == "available" and float(row["since"] or now) <= oldest:
+                if self._set(name, "break", now, reason=BACK_OFFICE):
+                    self._due[name] = now + self.rng.uniform(*self.profile.make_room_seconds)
+                    moved = True
+        return moved
 
     def _step(self, name: str, row: dict[str, object], now: float, elapsed: float) -> bool:
         state = row["state"]

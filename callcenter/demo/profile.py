@@ -51,6 +51,8 @@ class DemoProfile:
     repeat_caller_probability: float = 0.15  # a caller of the last hour calls again (linked ticket, FCR)
     operator_check_seconds: float = 1.0
     timeout_scale: float = 1.0  # Twilio's own waits (Gather and Dial timeouts, pauses, recordings)
+    human_wait_seconds: float = 10.0  # the console's operator available this long without a call: make room
+    make_room_seconds: tuple[float, float] = (20.0, 60.0)  # back-office break of who was idle longer
 
     @classmethod
     def fast(cls, calls_per_minute: float = 60.0) -> DemoProfile:
@@ -59,7 +61,7 @@ class DemoProfile:
                    wait_turn_seconds=0.5, ring_seconds=(0.1, 0.3), talk_median_seconds=1.0, talk_sigma=0.3,
                    patience_mean_seconds=30.0, sms_reply_seconds=(0.2, 0.5), wrap_up_seconds=(0.2, 0.5),
                    break_per_hour=60.0, break_seconds=(0.5, 1.0), operator_check_seconds=0.2,
-                   timeout_scale=0.05)  # fmt: skip
+                   timeout_scale=0.05, human_wait_seconds=0.5, make_room_seconds=(0.2, 0.5))  # fmt: skip
 
     @property
     def handle_seconds(self) -> float:
@@ -76,6 +78,11 @@ class DemoOptions:
     all_operators: bool = False
     extra_operators: int | None = None  # None: sized with Erlang C
     seed: int | None = None
+
+    def humans(self, hotline: Hotline) -> list[str]:
+        """ACD operators the demo leaves to people (the console's)."""
+        simulated = set(self.simulated(hotline))
+        return [op.username for op in hotline.operators if op.queues and op.username not in simulated]
 
     def simulated(self, hotline: Hotline) -> list[str]:
         """The operators the demo plays: every ACD operator but the human's (unless all are simulated)."""

@@ -92,7 +92,7 @@ def test_demo_stops_cleanly_hanging_up_its_callers_and_logging_its_operators_out
     assert calls >= 4 and open_calls == 0
 
 
-@pytest.mark.parametrize("options", [DemoOptions(DemoProfile.fast(calls_per_minute=40), extra_operators=0, seed=3)])
+@pytest.mark.parametrize("options", [DemoOptions(DemoProfile.fast(calls_per_minute=20), extra_operators=6, seed=3)])
 def test_the_human_operator_takes_a_demo_call_by_accepting_it_in_the_acd_as_the_console_does(demo):
     container, engine = demo
     acd, clock = container.acd, container.clock
