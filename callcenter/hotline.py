@@ -47,6 +47,7 @@ class QueueConfig(_Model):
     wrap_up_seconds: int = Field(30, ge=0, le=3600)
     max_wait_seconds: int = Field(600, ge=10)
     on_max_wait: TimeoutAction = "voicemail"
+    max_waiting: int = Field(500, ge=1)  # callers held at most; more go to on_max_wait at once
     when_empty: EmptyAction = "wait"
     overflow_queue: str | None = None
     max_missed: int = Field(3, ge=1)

@@ -50,6 +50,10 @@ SYSTEM: dict[str, dict[str, str]] = {
         "hu": "Kérjük, tartsa a vonalat, kapcsoljuk kollégánkat.",
         "en": "Please hold while we transfer your call.",
     },
+    "queue_full": {
+        "hu": "Elnézést kérünk, jelenleg nagyon sokan várakoznak. Kérjük, hívjon újra később. Viszonthallásra!",
+        "en": "We are sorry, too many callers are waiting right now. Please call again later. Goodbye!",
+    },
     "goodbye": {"hu": "Köszönjük, hogy hívott. Viszonthallásra!", "en": "Thank you for calling. Goodbye!"},
     "apology": {
         "hu": "Elnézést kérünk, technikai hiba történt. Kérjük, hívjon újra néhány perc múlva.",

@@ -46,6 +46,7 @@ def queue_fields(config: QueueConfig) -> dict[str, str | int]:
         "wrap": config.wrap_up_seconds,
         "max_wait": config.max_wait_seconds,
         "on_max_wait": config.on_max_wait,
+        "max_waiting": config.max_waiting,
         "when_empty": config.when_empty,
         "overflow": config.overflow_queue or "",
         "max_missed": config.max_missed,

@@ -9,7 +9,8 @@ from typing import Any
 @dataclass(frozen=True)
 class EnqueueResult:
     """Where a call went: ``action`` is queued, overflow (into ``queue``), callback (queued as a callback to
-    the caller's number: tell the caller and hang up) or voicemail (not queued: record a message)."""
+    the caller's number: tell the caller and hang up), voicemail (not queued: record a message) or full (not
+    queued: the queue holds ``max_waiting`` calls and its ``on_max_wait`` is hangup: apologise, hang up)."""
 
     position: int
     action: str

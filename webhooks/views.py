@@ -32,8 +32,12 @@ def _settings() -> Settings:
 signed = twilio_signed(_settings)
 
 
+MAX_DIGITS = 32  # no menu, survey or confirmation of ours takes more keys
+MAX_SMS_BODY = 1600  # Twilio's own limit for one (concatenated) message
+
+
 class MalformedRequestError(ValueError):
-    """A Twilio request without what the route needs."""
+    """A Twilio request without what the route needs (or with more than any of our steps takes)."""
 
 
 @bp.record_once
@@ -61,6 +65,14 @@ def number(source: MultiDict[str, str], name: str, default: int = 0) -> int:
     if not raw.isdigit():
         raise MalformedRequestError(f"{name} must be a whole number, got {raw!r}")
     return int(raw)
+
+
+def digits(source: MultiDict[str, str]) -> str:
+    """The keys the caller pressed; refused before any state changes when longer than any step of ours takes."""
+    pressed = source.get("Digits", "")
+    if len(pressed) > MAX_DIGITS:
+        raise MalformedRequestError(f"Digits longer than {MAX_DIGITS} keys ({len(pressed)})")
+    return pressed
 
 
 def svc() -> TwilioServices:
@@ -95,7 +107,7 @@ def _user_input() -> UserInput:
     if speech.strip():
         confidence = request.form.get("Confidence", "")
         return Speech(speech, float(confidence) if confidence.replace(".", "", 1).isdigit() else None)
-    return Digits(request.form.get("Digits", ""))
+    return Digits(digits(request.form))
 
 
 # -- waiting ---------------------------------------------------------------------------------------------
@@ -111,7 +123,7 @@ def queue_wait() -> Response:
 @bp.post("/twilio/queue/key")
 @signed
 def queue_key() -> Response:
-    return twiml.xml(svc().waiting.key(need(request.form, "CallSid"), request.form.get("Digits", "")))
+    return twiml.xml(svc().waiting.key(need(request.form, "CallSid"), digits(request.form)))
 
 
 @bp.post("/twilio/queue/done")
@@ -151,8 +163,9 @@ def whisper() -> Response:
 @bp.post("/twilio/whisper/accept")
 @signed
 def whisper_accept() -> Response:
-    args, digits = request.args, request.form.get("Digits", "")
-    return twiml.xml(svc().bridging.accept(need(args, "call"), need(args, "op"), "" if args.get("noinput") else digits))
+    args, pressed = request.args, digits(request.form)
+    pressed = "" if args.get("noinput") else pressed
+    return twiml.xml(svc().bridging.accept(need(args, "call"), need(args, "op"), pressed))
 
 
 @bp.post("/twilio/dial")
@@ -175,9 +188,9 @@ def callback_operator() -> Response:
 @bp.post("/twilio/callback/accept")
 @signed
 def callback_accept() -> Response:
-    args, digits = request.args, request.form.get("Digits", "")
+    args, pressed = request.args, digits(request.form)
     return twiml.xml(
-        svc().callbacks.accept(need(args, "call"), need(args, "op"), "" if args.get("noinput") else digits)
+        svc().callbacks.accept(need(args, "call"), need(args, "op"), "" if args.get("noinput") else pressed)
     )
 
 
@@ -192,15 +205,18 @@ def callback_done() -> Response:
 @signed
 def survey_answer() -> Response:
     args = request.args
-    digits = "" if args.get("noinput") else request.form.get("Digits", "")
-    body = svc().survey.answer(need(args, "call"), number(args, "q"), digits, number(args, "retry"))
+    pressed = "" if args.get("noinput") else digits(request.form)
+    body = svc().survey.answer(need(args, "call"), number(args, "q"), pressed, number(args, "retry"))
     return twiml.xml(body)
 
 
 @bp.post("/twilio/sms")
 @signed
 def sms() -> Response:
-    return twiml.xml(svc().survey.sms_reply(need(request.form, "From"), request.form.get("Body", "")))
+    body = request.form.get("Body", "")
+    if len(body) > MAX_SMS_BODY:
+        raise MalformedRequestError(f"SMS body longer than {MAX_SMS_BODY} characters ({len(body)})")
+    return twiml.xml(svc().survey.sms_reply(need(request.form, "From"), body))
 
 
 # -- callbacks -------------------------------------------------------------------------------------------

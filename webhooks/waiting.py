@@ -59,6 +59,9 @@ class Waiting:
         ch.store.update(sid, queue=result.queue, cbkey=callback_key or "", lang=language)
         if result.action == "voicemail":
             self.voicemail(sid, response, result.queue, language, 120, prompt=True)
+        elif result.action == "full":
+            twiml.say(response, prompts.system("queue_full", language), language)
+            response.hangup()
         elif result.action == "callback":
             ch.store.update(sid, exit="callback")
             twiml.say(response, prompts.system("callback_confirmed", language), language)
@@ -83,7 +86,7 @@ class Waiting:
         number = state.get("from", "")
         result = ch.acd.enqueue(sid, queue, ch.now(), priority=priority, skills=skills, channel="twilio",
                                 caller=number, language=language, data=data)  # fmt: skip
-        if result.action != "callback":
+        if result.action in ("queued", "overflow"):  # voicemail or full: the queue did not take the call
             ch.acd.request_callback(sid, number, ch.now())
         ch.store.update(sid, queue=result.queue, exit="callback", lang=language)
         ch.poke()

@@ -227,6 +227,9 @@ class CallerSession:
         if entered.action == "voicemail":
             self._voicemail(120, entered.queue)
             return "done"
+        if entered.action == "full":
+            self._say_system("queue_full")
+            return "done"
         return self._wait(key)
 
     def _wait(self, key: str | None) -> str:

@@ -121,6 +121,7 @@ local function cfg(q)
   c.ring = num(c.ring, 20)
   c.wrap = num(c.wrap, 0)
   c.max_wait = num(c.max_wait, 600)
+  c.max_waiting = num(c.max_waiting, 500)
   c.max_missed = num(c.max_missed, 3)
   c.aging = num(c.aging, 0)
   CFG[q] = c

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callcenter.domain.operator import CallNotWaitingError, NotACallbackError
+from callcenter.domain.operator import CallNotWaitingError, NoSuchCallError, NotACallbackError
 from tests.support.acd_setup import T0, counts_by_queue, journal, make_acd, types_of
 
 ANNA = {"anna": {"queues": ["q"]}}
@@ -259,3 +259,34 @@ def test_an_inconsistent_deadline_does_not_stall_housekeeping(redis_client, keys
     actions = acd.tick(T0 + 100)
     assert [(a.kind, a.call_id) for a in actions] == [("max_wait", "c2")]
     assert "c1" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("on_max_wait", "action", "queued_in"),
+    [("hangup", "full", None), ("voicemail", "voicemail", None), ("overflow", "overflow", "o"),
+     ("callback", "callback", "q")],
+)  # fmt: skip
+def test_a_full_queue_sends_the_next_caller_to_its_on_max_wait_action(
+    redis_client, keys, on_max_wait, action, queued_in
+):
+    rules = {"max_waiting": 2, "on_max_wait": on_max_wait, "overflow_queue": "o"}
+    acd = make_acd(redis_client, keys, {"q": rules, "o": {}}, {"anna": {"queues": ["o"]}})
+    acd.enqueue("c1", "q", T0)
+    acd.enqueue("c2", "q", T0 + 1)
+    result = acd.enqueue("c3", "q", T0 + 2)
+    assert (result.action, result.queue if queued_in else None) == (action, queued_in)
+    events = [e for e in journal(redis_client, keys) if e.call_id == "c3"]
+    assert events[0].type.value == "EXIT_EMPTY" or on_max_wait == "callback"
+    assert any(e.data.get("reason") == "queue_full" for e in events)
+    waiting_in_q = acd.snapshot(T0 + 3)["queues"]["q"]["waiting"]
+    assert waiting_in_q == (3 if on_max_wait == "callback" else 2)  # a callback holds no phone line
+    if queued_in is None:
+        with pytest.raises(NoSuchCallError):
+            acd.abandon("c3", T0 + 4)
+
+
+def test_a_queue_below_max_waiting_queues_the_caller_as_usual(redis_client, keys):
+    acd = make_acd(redis_client, keys, {"q": {"max_waiting": 2, "on_max_wait": "hangup"}}, ANNA)
+    assert [acd.enqueue(f"c{i}", "q", T0 + i).action for i in range(2)] == ["queued", "queued"]
+    acd.abandon("c0", T0 + 5)
+    assert acd.enqueue("c2", "q", T0 + 6).action == "queued"
