@@ -13,6 +13,7 @@ import click
 
 from callcenter import commands as commands_pkg
 from callcenter.config import Settings, load_settings
+from callcenter.log_masking import install_number_masking
 from callcenter.yamlsrc import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,6 +36,7 @@ def main(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_number_masking()
 
 
 def _register_plugins() -> None:

@@ -11,6 +11,7 @@ from gunicorn.app.base import BaseApplication
 
 from callcenter.bootstrap import build_container
 from callcenter.config import Settings
+from callcenter.log_masking import install_number_masking
 from callcenter.web.app import create_app
 
 logger = logging.getLogger(__name__)
@@ -20,6 +21,8 @@ def build_serving_app(settings: Settings) -> Flask:
     """Container, schema, seed data, background threads (embedded), then the app."""
     from callcenter.commands.core import prepare
 
+    for name in ("", "gunicorn.error", "gunicorn.access"):  # gunicorn's loggers have their own handlers
+        install_number_masking(logging.getLogger(name))
     container = build_container(settings)
     prepare(container)
     for hook in STARTUP_HOOKS:
