@@ -155,7 +155,7 @@ class VirtualTwilio(CallPlayer):
             self.leave_queue(leg)
         if leg.peer is not None and leg.state in ("dial", "talk"):
             peer, leg.peer, leg.dial = leg.peer, None, None
-            self.end_leg(peer, "completed")
+            self.end_leg(peer, "canceled" if leg.state == "dial" else "completed")
         if form.get("Status") == "completed":
             self.end_leg(leg, "completed")
             return
