@@ -127,6 +127,10 @@ class TicketConfig(_Model):
     dispositions: tuple[Disposition, ...] = ()
 
 
+class PrivacyConfig(_Model):
+    retention_days: int = Field(365, ge=1)  # then callers' numbers, names and recordings are erased
+
+
 class Hotline(_Model):
     """The whole hotline file."""
 
@@ -139,6 +143,7 @@ class Hotline(_Model):
     survey: SurveyConfig = SurveyConfig()
     kpi: KpiConfig = KpiConfig()
     tickets: TicketConfig = TicketConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
 
     @model_validator(mode="after")
     def _references(self) -> Hotline:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
+from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -80,6 +81,15 @@ class TwilioRest:
     def call_status(self, call_sid: str) -> str:
         """Twilio's status of a call (reconciliation: is it still live?)."""
         return str(self.client.calls(call_sid).fetch().status)
+
+    def delete_recording(self, recording_sid: str) -> None:
+        """Delete a recording file at Twilio (retention); one already gone counts as deleted."""
+        try:
+            self.client.recordings(recording_sid).delete()
+        except TwilioRestException as exc:
+            if exc.status != 404:
+                raise
+        logger.info("recording %s deleted", recording_sid)
 
     def queue_members(self, queue_sid: str) -> list[str]:
         """Call SIDs waiting in a Twilio queue (reconciliation)."""

@@ -9,7 +9,7 @@ import threading
 
 import click
 
-from callcenter import ticket_jobs
+from callcenter import retention, ticket_jobs
 from callcenter.bootstrap import Container, build_container
 from callcenter.cli import settings_or_exit
 from callcenter.config import Settings
@@ -28,6 +28,7 @@ def prepare(container: Container) -> None:
     container.acd.sync_config(container.clock())
     ticket_jobs.register(container)
     ticket_jobs.schedule_auto_close(container)  # hourly auto-close chain of resolved tickets (idempotent)
+    retention.schedule_purge(container)  # daily erasure of personal data past privacy.retention_days
 
 
 @click.command()

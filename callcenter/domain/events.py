@@ -40,6 +40,7 @@ class EventType(StrEnum):
     SURVEY_ANSWERED = "SURVEY_ANSWERED"
     RECORDING = "RECORDING"
     CALL_ENDED = "CALL_ENDED"
+    DATA_PURGED = "DATA_PURGED"  # the retention period passed: the call's personal data and recordings erased
     # Operator events carry no call (call_id is empty) but share the journal.
     OPERATOR_STATE = "OPERATOR_STATE"
 
