@@ -55,9 +55,10 @@ class Watchdog:
         journal: RedisJournal,
         recovery: RecoveryService,
         probe: CallProbe | None = None,
+        after_rebuild: Callable[[], None] | None = None,
     ):
         self.acd, self.redis, self.keys, self.journal = acd, client, keys, journal
-        self.recovery, self.probe = recovery, probe
+        self.recovery, self.probe, self.after_rebuild = recovery, probe, after_rebuild
 
     @property
     def lock_key(self) -> str:
@@ -75,6 +76,8 @@ class Watchdog:
             report = SweepReport()
             if self.recovery.needed():
                 report.rebuilt = self.recovery.rebuild(now)
+                if self.after_rebuild is not None:
+                    self.after_rebuild()
             report.reconciled = self.reconcile_operators(now)
             report.ended = self.recovery.end_finished_calls(now, grace_seconds=LEG_GRACE_SECONDS)
             return report
@@ -130,4 +133,11 @@ def build_watchdog(container: Any, probe: CallProbe | None = None) -> Watchdog:
     recovery = RecoveryService(
         container.acd, container.redis.live, container.keys, container.sessions, container.journal, probe
     )
-    return Watchdog(container.acd, container.redis.live, container.keys, container.journal, recovery, probe)
+    after_rebuild = None
+    if container.settings.twilio.account_sid:  # callers Twilio holds that SQL did not know: TWILIO.md step 5
+
+        def after_rebuild() -> None:
+            container.jobs.enqueue("webhooks.jobs.reconcile_queue_members", container.keys.tag)
+
+    return Watchdog(container.acd, container.redis.live, container.keys, container.journal, recovery, probe,
+                    after_rebuild)  # fmt: skip

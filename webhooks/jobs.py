@@ -89,3 +89,12 @@ def send_sms_survey(tag: str, call_id: str) -> bool:
         if session.get(Call, call_id) is None:
             raise CallNotStoredYetError(call_id)
     return Survey(channel).service.sms_survey_job(call_id)
+
+
+def reconcile_queue_members(tag: str) -> list[str]:
+    """Queue again in the ACD every caller Twilio holds in our queues and the ACD lost (after a Redis loss)."""
+    from webhooks.queue_members import QueueMembers
+    from webhooks.waiting import Waiting
+
+    channel = channel_for(tag)
+    return QueueMembers(channel, Waiting(channel)).reconcile()

@@ -31,6 +31,7 @@ class TwilioPort(Protocol):
     def create_queue(self, name: str, max_size: int = 1000) -> str: ...
     def call_status(self, call_sid: str) -> str: ...
     def queue_members(self, queue_sid: str) -> list[str]: ...
+    def queue_sids(self) -> dict[str, str]: ...
 
 
 class TwilioRest:
@@ -90,6 +91,10 @@ class TwilioRest:
             if exc.status != 404:
                 raise
         logger.info("recording %s deleted", recording_sid)
+
+    def queue_sids(self) -> dict[str, str]:
+        """The account's Twilio queues: friendly name -> QU sid (reconciliation)."""
+        return {str(q.friendly_name): str(q.sid) for q in self.client.queues.list()}
 
     def queue_members(self, queue_sid: str) -> list[str]:
         """Call SIDs waiting in a Twilio queue (reconciliation)."""

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import time
 from collections.abc import Mapping
 
 from twilio.twiml.voice_response import VoiceResponse
 
 from callcenter.domain.events import EventType
-from callcenter.domain.operator import AcdError, CallAlreadyQueuedError
+from callcenter.domain.operator import AcdError, CallAlreadyQueuedError, NoSuchCallError, NoSuchQueueError
 from ivr import prompts
+from queueing.acd_types import EnqueueResult
 from webhooks import twiml
 from webhooks.channel import TwilioChannel
 
@@ -25,6 +27,7 @@ logger = logging.getLogger(__name__)
 SMS_SURVEY_DELAY_SECONDS = 15
 FIRST_TURN_SECONDS = 5
 GONE_RESULTS = ("hangup",)
+CALL_SID, QUEUE_SID = re.compile(r"^CA[0-9a-f]{32}$"), re.compile(r"^QU[0-9a-f]{32}$")
 FAILED_RESULTS = ("queue-full", "error", "system-error")
 
 
@@ -118,6 +121,11 @@ class Waiting:
         response = VoiceResponse()
         try:
             position = ch.acd.position(sid, ch.now())
+        except NoSuchCallError:
+            if CALL_SID.match(sid) and QUEUE_SID.match(queue_sid):  # a real Twilio caller in a real queue
+                return self.rejoin(sid, queue_sid, language, key)
+            response.leave()
+            return str(response)
         except AcdError:
             response.leave()
             return str(response)
@@ -128,6 +136,46 @@ class Waiting:
         else:
             self._announce(response, position.position, position.estimated_wait, language or ch.default_language, key)
         return str(response)
+
+    def rejoin(self, sid: str, queue_sid: str, language: str, key: str) -> str:
+        """A caller Twilio still holds but our ACD does not know (Redis lost its last writes, or this turn came
+        before the rebuild): queue them again in their queue, at the back (their place is lost), and go on
+        waiting; a queue that will not take them (voicemail, callback, full) lets them leave to its action."""
+        ch, state = self.ch, self.ch.store.get(sid)
+        language = language or state.language or ch.default_language
+        response = VoiceResponse()
+        try:
+            result = self.requeue(sid, state.get("queue") or next(iter(ch.hotline.queues)), queue_sid, language)
+        except AcdError as exc:
+            logger.warning("call %s: not re-queued: %s", sid, exc)
+            response.leave()
+            return str(response)
+        if result.action not in ("queued", "overflow"):
+            response.leave()
+            return str(response)
+        position = ch.acd.position(sid, ch.now())
+        self._announce(response, position.position, position.estimated_wait, language, key)
+        return str(response)
+
+    def requeue(self, sid: str, queue: str, queue_sid: str, language: str) -> EnqueueResult:
+        """Queue again a caller Twilio holds in ``queue_sid`` and our ACD lost (``ENTER_QUEUE`` with
+        ``data.rejoined``); the channel's state learns the queue, the Twilio queue and the way out."""
+        ch, state = self.ch, self.ch.store.get(sid)
+        result = self._enqueue_again(sid, queue, state.get("from", ""), language)
+        logger.warning("call %s: unknown to the ACD while held by Twilio; re-queued (%s)", sid, result.action)
+        exit_ = result.action if result.action in ("callback", "voicemail") else ""
+        ch.store.update(sid, queue=result.queue, queue_sid=queue_sid or state.get("queue_sid", ""), exit=exit_,
+                        lang=language)  # fmt: skip
+        ch.poke()
+        return result
+
+    def _enqueue_again(self, sid: str, queue: str, caller: str, language: str) -> EnqueueResult:
+        ch, data = self.ch, {"rejoined": True}
+        try:
+            return ch.acd.enqueue(sid, queue, ch.now(), channel="twilio", caller=caller, language=language, data=data)
+        except NoSuchQueueError:  # Redis lost the configuration too: the hotline file has it
+            ch.acd.sync_config(ch.now())
+            return ch.acd.enqueue(sid, queue, ch.now(), channel="twilio", caller=caller, language=language, data=data)
 
     def _announce(self, response: VoiceResponse, position: int, wait: float | None, language: str, key: str) -> None:
         twiml.say(response, prompts.queue_announcement(position, wait, language), language)

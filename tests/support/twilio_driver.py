@@ -130,7 +130,9 @@ class TwilioDriver:
         return leg
 
     def queue_sid(self, name: str) -> str:
-        return self.queues.setdefault(name, "QU" + f"{len(self.queues) + 1:032x}")
+        sid = self.queues.setdefault(name, "QU" + f"{len(self.queues) + 1:032x}")
+        self.fake.queue_names[name] = sid
+        return sid
 
     # -- jobs and REST -------------------------------------------------------------------------------------
     def tick(self) -> None:

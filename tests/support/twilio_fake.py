@@ -24,6 +24,7 @@ ROUTES = [
     ("POST", re.compile(PREFIX + r"/Queues/(?P<queue>QU\w+)/Members/(?P<call>\w+)\.json$"), "member_update"),
     ("GET", re.compile(PREFIX + r"/Queues/(?P<queue>QU\w+)/Members\.json$"), "members_list"),
     ("POST", re.compile(PREFIX + r"/Queues\.json$"), "queue_create"),
+    ("GET", re.compile(PREFIX + r"/Queues\.json$"), "queue_list"),
     ("POST", re.compile(PREFIX + r"/Calls/(?P<call>CA\w+)\.json$"), "call_update"),
     ("GET", re.compile(PREFIX + r"/Calls/(?P<call>CA\w+)\.json$"), "call_fetch"),
     ("POST", re.compile(PREFIX + r"/Calls\.json$"), "call_create"),
@@ -48,6 +49,7 @@ class FakeTwilio:
 
     auth: tuple[str, str]
     in_queue: dict[str, set[str]] = field(default_factory=dict)
+    queue_names: dict[str, str] = field(default_factory=dict)  # friendly name -> QU sid
     live: set[str] = field(default_factory=set)
     requests: list[RestRequest] = field(default_factory=list)
     pending: list[RestRequest] = field(default_factory=list)
@@ -98,6 +100,9 @@ class FakeTwilio:
 
     def _handle(self, kind: str, request: Request, params: dict[str, str]) -> Response:
         form = {k: (v if len(v) > 1 else v[0]) for k, v in request.form.lists()}
+        if kind in ("queue_list", "members_list"):
+            with self.lock:
+                return _json(self._listing(kind, params), 200)
         if kind == "call_fetch":
             form["_status"] = "in-progress" if params["call"] in self.live else "completed"
         with self.lock:
@@ -112,6 +117,16 @@ class FakeTwilio:
             self.pending.append(recorded)
         return _json(_body(kind, params, form, sid), 201 if kind.endswith("create") else 200)
 
+    def _listing(self, kind: str, params: dict[str, str]) -> dict[str, Any]:
+        page = {"next_page_uri": None, "page": 0, "page_size": 50, "uri": "/", "first_page_uri": "/"}
+        if kind == "queue_list":
+            queues = [{"sid": sid, "friendly_name": name} for name, sid in self.queue_names.items()]
+            return {"queues": queues, **page}
+        members = sorted(self.in_queue.get(params["queue"], set()))
+        rows = [{"call_sid": sid, "queue_sid": params["queue"], "position": i + 1, "wait_time": 0}
+                for i, sid in enumerate(members)]  # fmt: skip
+        return {"queue_members": rows, **page}
+
     def _refused(self, kind: str, params: dict[str, str]) -> Response | None:
         if kind == "member_update" and params["call"] not in self.in_queue.get(params["queue"], set()):
             return _json({"code": 20404, "message": "member not in queue", "status": 404}, 404)
@@ -122,15 +137,6 @@ class FakeTwilio:
 
 def _body(kind: str, params: dict[str, str], form: dict[str, Any], sid: str) -> dict[str, Any]:
     account = params.get("account", ACCOUNT_SID)
-    if kind == "members_list":
-        return {
-            "queue_members": [],
-            "next_page_uri": None,
-            "page": 0,
-            "page_size": 50,
-            "uri": "/",
-            "first_page_uri": "/",
-        }
     if kind == "member_update":
         return {"call_sid": params["call"], "queue_sid": params["queue"], "position": 1, "wait_time": 1}
     if kind == "queue_create":
