@@ -37,9 +37,7 @@ def test_the_recording_url_is_shown_to_the_handling_operator_and_admins(client, 
 
 
 @pytest.mark.parametrize("who", ["bela", "csilla"])  # another operator; the lead of another team
-def test_another_operator_or_another_teams_lead_cannot_read_the_ticket_or_its_recording(
-    client, recorded_ticket, who
-):
+def test_another_operator_or_another_teams_lead_cannot_read_the_ticket_or_its_recording(client, recorded_ticket, who):
     for path in (f"/api/v1/tickets/{recorded_ticket}", f"/api/v1/tickets/{recorded_ticket}/history"):
         response = get(client, who, path)
         assert response.status_code == 403 and URL not in response.get_data(as_text=True), path
