@@ -88,6 +88,7 @@ def test_with_aof_a_crash_keeps_callers_operators_and_journal_exactly(server: Re
 @pytest.mark.parametrize("server", ["aof"], indirect=True)
 def test_with_aof_every_acknowledged_enqueue_survives_a_crash_under_traffic(server: RedisServer, c: Container) -> None:
     c.acd.login("anna", T0)
+    c.redis.live.hset(c.keys.queue_config("general"), "max_waiting", 10**6)  # the traffic queues thousands
     acknowledged: list[str] = []
     stop = threading.Event()
 
