@@ -19,7 +19,7 @@ $(VENV)/.test-extras: $(BIN)/callcenter
 run: $(BIN)/callcenter
 	$(BIN)/callcenter serve
 
-## make demo: the same, with simulated callers and operators at work (docs/demo.md; DEMO_ARGS='--demo-rate 2')
+## make demo: the same, with simulated callers and operators at work (the README's living-demo chapter; DEMO_ARGS='--demo-rate 2')
 demo: $(BIN)/callcenter
 	$(BIN)/callcenter serve --demo $(DEMO_ARGS)
 

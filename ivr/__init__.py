@@ -1,1 +1,1 @@
-"""The IVR: the flow language (``ivr.flow``), its pure engine (``ivr.engine``), prompts; see docs/ivr.md."""
+"""The IVR: the flow language (``ivr.flow``), its pure engine (``ivr.engine``), prompts; see the README."""

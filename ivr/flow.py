@@ -3,7 +3,7 @@
 ``validate_hotline_flow`` is called by ``callcenter.hotline.parse_hotline`` (and so by
 ``callcenter config check``); it raises one ConfigError listing every problem as ``file:line: path:
 problem``. ``flow_from_hotline`` gives the channels the typed flow of an already validated hotline.
-The language itself is documented with examples in docs/ivr.md.
+The language itself is documented with examples in the README's IVR chapter.
 """
 
 from __future__ import annotations

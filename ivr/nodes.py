@@ -1,6 +1,6 @@
 """The typed flow: one frozen dataclass per node type, and the Flow that holds them.
 
-Built from the hotline file's ``ivr:`` section by ``ivr.flow``; read by the engine. See docs/ivr.md.
+Built from the hotline file's ``ivr:`` section by ``ivr.flow``; read by the engine. See the README's IVR chapter.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Live state (waiting calls, operator states, reservations, today's counters) changes only inside the scripts of
 ``queueing/lua``, and every transition appends its call events to the journal stream in the same script, so
-the live state and the event log cannot disagree. See docs/acd.md for the semantics.
+the live state and the event log cannot disagree. See the README's ACD chapter for the semantics.
 """
 
 from __future__ import annotations

@@ -35,7 +35,9 @@ def prepare(container: Container) -> None:
 @click.option("--host", default=None, help="Address to listen on (CALLCENTER_HOST).")
 @click.option("--port", default=None, type=int, help="Port to listen on (CALLCENTER_PORT).")
 @click.option("--workers", default=1, show_default=True, help="Web worker processes (real Redis only).")
-@click.option("--demo", is_flag=True, help="Bring the hotline to life: simulated callers and operators (docs/demo.md).")
+@click.option(
+    "--demo", is_flag=True, help="Bring the hotline to life: simulated callers and operators (see the README)."
+)
 @click.option("--demo-rate", default=1.0, show_default=True, type=click.FloatRange(min=0.01, max=60),
               help="Simulated calls a minute per queue.")  # fmt: skip
 @click.option("--demo-operators", default=None, type=click.IntRange(min=0, max=40),

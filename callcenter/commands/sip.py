@@ -1,4 +1,4 @@
-"""`callcenter sip`: the SIP gateway process (docs/sip.md)."""
+"""`callcenter sip`: the SIP gateway process (the README's SIP chapter)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def sip(prompt_cache: str, recordings: str) -> None:
 
     settings = settings_or_exit()
     if not settings.sip.configured:
-        raise click.UsageError("set CALLCENTER_SIP_SERVER and CALLCENTER_SIP_USER (see docs/sip.md)")
+        raise click.UsageError("set CALLCENTER_SIP_SERVER and CALLCENTER_SIP_USER (see the README's SIP chapter)")
     container = build_container(settings)
     gateway = build_gateway(container, Path(prompt_cache), Path(recordings))
     if settings.embedded_worker:

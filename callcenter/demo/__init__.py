@@ -7,5 +7,5 @@ loop, the bridge, the whisper, the survey), send status and recording callbacks,
 (:mod:`callcenter.demo.rest`) that ``TWILIO_API_BASE_URL`` points at. Simulated operators
 (:mod:`callcenter.demo.operators`) log in through the ACD, answer or miss rings, wrap up with a disposition on
 the call's ticket, and take breaks. Everything else is the production code path: journal, call records,
-tickets, survey answers and KPIs come out as they do for real calls. See docs/demo.md.
+tickets, survey answers and KPIs come out as they do for real calls. See the README's living-demo chapter.
 """

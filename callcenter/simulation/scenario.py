@@ -69,7 +69,7 @@ class OperatorGroup(_Model):
 
 
 class Scenario(_Model):
-    """The whole scenario file (see docs/simulation.md)."""
+    """The whole scenario file (see the README's simulation chapter)."""
 
     seed: int = 1
     calls: int = Field(1000, ge=1, description="arrivals to simulate, over all queues")

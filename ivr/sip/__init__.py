@@ -1,1 +1,1 @@
-"""The SIP channel: a gateway on pyVoIP 1.6.8 that runs the IVR engine's steps over RTP (docs/sip.md)."""
+"""The SIP channel: a gateway on pyVoIP 1.6.8 that runs the IVR engine's steps over RTP (the README's SIP chapter)."""
