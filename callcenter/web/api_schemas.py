@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from callcenter.kb import ArticleView
+from callcenter.ticket_views import TicketView
 
 Text = Field(min_length=1, max_length=10_000)
 
@@ -16,6 +20,13 @@ class _In(BaseModel):
 
 class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+def out_of(view: type[Any], name: str) -> type[_Out]:
+    """The response schema of a service's view dataclass: the same fields by construction, so they cannot drift."""
+    hints = get_type_hints(view)
+    fields: dict[str, Any] = {f.name: (hints[f.name], ...) for f in dataclasses.fields(view)}
+    return create_model(name, __base__=_Out, __module__=__name__, **fields)
 
 
 # -- auth ------------------------------------------------------------------------------------------------------
@@ -111,41 +122,14 @@ class QueueLiveOut(_Out):
 
 
 # -- tickets ---------------------------------------------------------------------------------------------------
-class TicketOut(_Out):
-    id: int
-    status: str
-    caller: str
-    caller_name: str
-    channel: str
-    subject: str
-    topic: str
-    language: str
-    queue: str
-    assigned_group: str
-    operator: str
-    operators: list[str]
-    disposition: str
-    notes: str
-    escalated: bool
-    escalation_reason: str
-    solved_by_article_id: int | None
-    first_call_id: str
-    last_call_id: str
-    contact_count: int
-    reopened_count: int
-    ivr_path: list[str]
-    wait_seconds: float | None
-    talk_seconds: float | None
-    hold_seconds: float | None
-    wrapup_seconds: float | None
-    recording_url: str
-    survey_score: int | None
-    created_at: dt.datetime | None
-    updated_at: dt.datetime | None
-    last_contact_at: dt.datetime | None
-    escalated_at: dt.datetime | None
-    resolved_at: dt.datetime | None
-    closed_at: dt.datetime | None
+if TYPE_CHECKING:  # mypy needs classes; at run time both are built from the service views below
+
+    class TicketOut(_Out): ...
+
+    class ArticleOut(_Out): ...
+
+else:
+    TicketOut = out_of(TicketView, "TicketOut")
 
 
 class TicketPageOut(_Out):
@@ -253,21 +237,8 @@ class SearchOut(_Out):
     items: list[SearchHitOut]
 
 
-class ArticleOut(_Out):
-    id: int
-    title: str
-    body: str
-    tags: list[str]
-    language: str
-    status: str
-    ivr_topic: str
-    ivr_text: str
-    author: str
-    source_ticket_id: int | None
-    solve_count: int
-    solved_ticket_ids: list[int]
-    created_at: dt.datetime | None
-    updated_at: dt.datetime | None
+if not TYPE_CHECKING:
+    ArticleOut = out_of(ArticleView, "ArticleOut")
 
 
 class ArticleListOut(_Out):
