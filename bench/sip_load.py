@@ -127,6 +127,7 @@ def main() -> None:
         cli = str(Path(sys.executable).parent / "callcenter")
         gateway = harness.Process([cli, "sip", "--prompt-cache", str(workdir / "prompts"), "--recordings",
                                    str(workdir / "recordings")], workdir, "gateway", env)  # fmt: skip
+        print(f"gateway pid {gateway.proc.pid} (py-spy top --pid ... to profile it)", flush=True)
         try:
             time.sleep(4)
             idle = rss_mb(gateway.proc.pid)

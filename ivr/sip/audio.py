@@ -35,9 +35,6 @@ def _ulaw_decode(byte: int) -> int:
     return -sample if sign else sample
 
 
-ULAW_TO_S16 = tuple(_ulaw_decode(b) for b in range(256))
-
-
 def _ulaw_encode(sample: int) -> int:
     sign = 0x80 if sample < 0 else 0
     magnitude = min(abs(sample), 32635) + 0x84
@@ -46,14 +43,48 @@ def _ulaw_encode(sample: int) -> int:
     return ~(sign | (exponent << 4) | mantissa) & 0xFF
 
 
+def _alaw_decode(byte: int) -> int:
+    byte ^= 0x55
+    segment, value = (byte >> 4) & 0x07, (byte & 0x0F) << 4
+    value = value + 8 if segment == 0 else (value + 0x108) << (segment - 1)
+    return value if byte & 0x80 else -value
+
+
+def _alaw_encode(sample: int) -> int:
+    pcm, mask = (sample >> 3, 0xD5) if sample >= 0 else (-(sample >> 3) - 1, 0x55)
+    segment = max(0, pcm.bit_length() - 5)
+    if segment >= 8:
+        return 0x7F ^ mask
+    return ((segment << 4) | ((pcm >> (segment or 1)) & 0x0F)) ^ mask
+
+
+ULAW_TO_S16 = tuple(_ulaw_decode(b) for b in range(256))
+# Every codec step of the audio path is a byte-to-byte map (8-bit samples <-> G.711 codes), so it is done by
+# ``bytes.translate`` with these tables: one C call per 20 ms frame instead of 160 Python steps.
+ULAW_TO_U8 = bytes(((s >> 8) + 128) & 0xFF for s in ULAW_TO_S16)
+U8_TO_ULAW = bytes(_ulaw_encode((b - 128) << 8) for b in range(256))
+ALAW_TO_U8 = bytes(((_alaw_decode(b) >> 8) + 128) & 0xFF for b in range(256))
+U8_TO_ALAW = bytes(_alaw_encode((b - 128) << 8) for b in range(256))
+
+
 def ulaw_to_u8(payload: bytes) -> bytes:
     """G.711 u-law (PCMU payload) to 8-bit unsigned samples."""
-    return bytes(((ULAW_TO_S16[b] >> 8) + 128) & 0xFF for b in payload)
+    return payload.translate(ULAW_TO_U8)
 
 
 def u8_to_ulaw(data: bytes) -> bytes:
     """8-bit unsigned samples to G.711 u-law."""
-    return bytes(_ulaw_encode((b - 128) << 8) for b in data)
+    return data.translate(U8_TO_ULAW)
+
+
+def alaw_to_u8(payload: bytes) -> bytes:
+    """G.711 A-law (PCMA payload) to 8-bit unsigned samples."""
+    return payload.translate(ALAW_TO_U8)
+
+
+def u8_to_alaw(data: bytes) -> bytes:
+    """8-bit unsigned samples to G.711 A-law."""
+    return data.translate(U8_TO_ALAW)
 
 
 def tone(frequency: float, seconds: float, amplitude: float = 0.3) -> bytes:

@@ -26,17 +26,15 @@ from ivr.sip.corrections_rtp import (
     fix_packet_manager_grows_forever,
     fix_pcma_sent_as_ulaw,
     fix_rtp_ports_never_released,
-    fix_rtp_receiver_dies_on_bad_packet,
-    fix_sender_drifts_under_load,
     fix_stop_before_start_raises,
     fix_telephone_event_above_15_kills_receiver,
-    paced_trans,
+    fix_two_threads_per_stream,
     release_ports,
 )
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RECEIVE_BUFFER_BYTES", "SEND_QUEUE_BYTES", "apply_all", "paced_trans", "release_ports"]
+__all__ = ["RECEIVE_BUFFER_BYTES", "SEND_QUEUE_BYTES", "apply_all", "release_ports"]
 
 KNOWN_METHODS = [
     "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "NOTIFY", "MESSAGE", "UPDATE", "REFER",
@@ -360,12 +358,11 @@ CORRECTIONS: tuple[Callable[[], None], ...] = (
     fix_invite_blocks_without_provisional,
     fix_recv_error_kills_sip_loop,
     fix_telephone_event_above_15_kills_receiver,
-    fix_rtp_receiver_dies_on_bad_packet,
+    fix_two_threads_per_stream,
     fix_packet_manager_grows_forever,
     fix_rtp_ports_never_released,
     fix_stop_before_start_raises,
     fix_pcma_sent_as_ulaw,
-    fix_sender_drifts_under_load,
 )
 
 

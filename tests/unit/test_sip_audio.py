@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from ivr.sip.audio import (
     FRAME_BYTES,
     SILENCE,
     FrameBuffer,
+    alaw_to_u8,
     frames,
     s16_to_u8,
     tone,
     tone_share,
+    u8_to_alaw,
     u8_to_s16,
     u8_to_ulaw,
     ulaw_to_u8,
@@ -30,6 +34,24 @@ def test_ulaw_round_trip_keeps_8_bit_samples_within_one_step() -> None:
     back = ulaw_to_u8(u8_to_ulaw(samples))
     assert max(abs(a - b) for a, b in zip(samples, back, strict=True)) <= 2
     assert ulaw_to_u8(b"\xff") == b"\x80"  # u-law silence is 8-bit silence
+
+
+def test_alaw_round_trip_keeps_8_bit_samples_within_one_step() -> None:
+    samples = bytes(range(256))
+    back = alaw_to_u8(u8_to_alaw(samples))
+    assert max(abs(a - b) for a, b in zip(samples, back, strict=True)) <= 2
+    assert u8_to_alaw(b"\x80") == b"\xd5"  # 8-bit silence is A-law silence
+
+
+def test_g711_tables_agree_with_audioop_on_every_code_and_sample() -> None:
+    with warnings.catch_warnings():  # deprecated (gone in 3.13): here only as the reference
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import audioop
+    codes = samples = bytes(range(256))
+    assert ulaw_to_u8(codes) == audioop.bias(audioop.ulaw2lin(codes, 1), 1, 128)
+    assert alaw_to_u8(codes) == audioop.bias(audioop.alaw2lin(codes, 1), 1, 128)
+    assert u8_to_ulaw(samples) == audioop.lin2ulaw(audioop.bias(samples, 1, -128), 1)
+    assert u8_to_alaw(samples) == audioop.lin2alaw(audioop.bias(samples, 1, -128), 1)
 
 
 def test_frames_are_20_ms_and_the_last_is_padded_with_silence() -> None:

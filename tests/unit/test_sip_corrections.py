@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from ivr.sip import corrections
-from ivr.sip.audio import FRAME_BYTES, FrameBuffer
+from ivr.sip.audio import FRAME_BYTES, FrameBuffer, tone, u8_to_ulaw, ulaw_to_u8
+from ivr.sip.corrections_rtp import PyVoipStream
 
 corrections.apply_all()
 
@@ -229,23 +230,66 @@ def test_telephone_event_above_15_is_ignored_and_digits_still_arrive() -> None:
     assert digits == ["5"]
 
 
-class PacketSocket:
-    def __init__(self, rtp: RTP.RTPClient, packets: list[bytes]) -> None:
-        self.rtp, self.packets = rtp, packets
-
-    def recv(self, size: int) -> bytes:
-        if not self.packets:
-            self.rtp.NSD = False
-            raise BlockingIOError
-        return self.packets.pop(0)
-
-
-def test_a_bad_packet_does_not_end_the_rtp_receive_thread() -> None:
+def test_a_bad_packet_costs_that_packet_and_digits_still_arrive() -> None:
     digits: list[str] = []
-    rtp = rtp_client(digits.append)
-    rtp.sin = PacketSocket(rtp, [b"\x80", bytes([0x80, 0x80 | 101]) + b"\0" * 10, event_packet(7)])  # type: ignore[assignment]
-    rtp.recv()
+    stream = PyVoipStream(rtp_client(digits.append))
+    for bad in (b"\x80", bytes([0x40, 0]) + b"\0" * 10, bytes([0x80, 96]) + b"\0" * 10):
+        with pytest.raises((IndexError, ValueError)):  # the engine logs it and goes on with the next one
+            stream.receive(bad)
+    stream.receive(event_packet(7))
     assert digits == ["7"]
+
+
+def test_received_pcmu_is_decoded_into_the_receive_buffer_skipping_csrc_extension_and_padding() -> None:
+    rtp = rtp_client()
+    stream = PyVoipStream(rtp)
+    audio = tone(1000, 0.02)
+    stream.receive(bytes([0x80, 0]) + b"\0" * 10 + u8_to_ulaw(audio))
+    plain = rtp.pmin.read(FRAME_BYTES)
+    assert plain == ulaw_to_u8(u8_to_ulaw(audio))
+    csrc_and_extension = bytes([0xB1, 0]) + b"\0" * 10 + b"CSRC" + b"\xbe\xde\x00\x01" + b"EXT1"
+    stream.receive(csrc_and_extension + u8_to_ulaw(audio) + b"\0\0\x03")  # 3 bytes of padding
+    assert rtp.pmin.read(FRAME_BYTES) == plain
+
+
+def test_sent_packets_carry_the_queued_audio_with_sequence_and_timestamp_advancing() -> None:
+    rtp = rtp_client()
+    stream = PyVoipStream(rtp)
+    seq, stamp = rtp.outSequence, rtp.outTimestamp
+    rtp.write(b"\x90" * FRAME_BYTES)
+    first, address = stream.next_packet()
+    second, _ = stream.next_packet()
+    assert address == ("127.0.0.1", 9) and first[:2] == bytes([0x80, 0])
+    assert int.from_bytes(first[2:4], "big") == seq and int.from_bytes(second[2:4], "big") == (seq + 1) & 0xFFFF
+    assert int.from_bytes(second[4:8], "big") - int.from_bytes(first[4:8], "big") == FRAME_BYTES
+    assert int.from_bytes(first[4:8], "big") == stamp and first[8:12] == rtp.outSSRC.to_bytes(4, "big")
+    assert first[12:] == u8_to_ulaw(b"\x90" * FRAME_BYTES) and second[12:] == b"\xff" * FRAME_BYTES  # then silence
+
+
+def test_streams_share_one_rtp_thread_instead_of_two_threads_each() -> None:
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    peer.settimeout(2)
+    clients = [RTP.RTPClient({0: RTP.PayloadType.PCMU}, "127.0.0.1", 0, "127.0.0.1", peer.getsockname()[1],
+                             RTP.TransmitType.SENDRECV) for _ in range(3)]  # fmt: skip
+    before = threading.active_count()
+    for rtp in clients:
+        rtp.start()
+    try:
+        assert threading.active_count() - before <= 1  # the engine's thread, if this is its first use
+        assert not [t for t in threading.enumerate() if t.name in ("RTP Receiver", "RTP Transmitter")]
+        senders = {peer.recv(2048)[8:12] for _ in range(30)}
+        assert len(senders) == 3  # every stream is sent
+        peer.sendto(bytes([0x80, 0]) + b"\0" * 10 + b"\x00" * FRAME_BYTES, clients[0].sin.getsockname())
+        deadline = time.monotonic() + 2
+        while len(clients[0].pmin) == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert clients[0].pmin.read(FRAME_BYTES) == ulaw_to_u8(b"\x00" * FRAME_BYTES)
+    finally:
+        for rtp in clients:
+            rtp.stop()
+        peer.close()
+    assert all(rtp.sin.fileno() == -1 for rtp in clients)  # closed at once: the port can be given back
 
 
 def test_rtp_buffers_are_bounded_to_about_100_ms() -> None:
@@ -257,36 +301,6 @@ def test_rtp_buffers_are_bounded_to_about_100_ms() -> None:
     assert len(rtp.pmin) <= corrections.RECEIVE_BUFFER_BYTES and len(rtp.pmout) <= corrections.SEND_QUEUE_BYTES
 
 
-class VirtualTime:
-    """A clock that only moves when slept on, or when the 'network' takes time."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sent: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def test_sender_keeps_a_fixed_20_ms_schedule_when_each_send_takes_15_ms() -> None:
-    virtual = VirtualTime()
-    rtp = rtp_client()
-
-    class SlowSocket:
-        def sendto(self, data: bytes, address: Any) -> None:
-            virtual.sent.append(virtual.now)
-            virtual.now += 0.015
-            if len(virtual.sent) == 250:
-                rtp.NSD = False
-
-    rtp.sout = SlowSocket()  # type: ignore[assignment]
-    corrections.paced_trans(rtp, clock=virtual.clock, sleep=virtual.sleep)
-    assert virtual.sent[-1] == pytest.approx(249 * 0.02, abs=0.001)  # 50 packets/s, no drift
-
-
 def test_pcmu_is_preferred_when_offered_and_pcma_is_really_a_law() -> None:
     both = RTP.RTPClient({8: RTP.PayloadType.PCMA, 0: RTP.PayloadType.PCMU}, "127.0.0.1", 0, "127.0.0.1", 9,
                          RTP.TransmitType.SENDRECV)  # fmt: skip
@@ -294,6 +308,8 @@ def test_pcmu_is_preferred_when_offered_and_pcma_is_really_a_law() -> None:
     alaw_only = RTP.RTPClient({8: RTP.PayloadType.PCMA}, "127.0.0.1", 0, "127.0.0.1", 9, RTP.TransmitType.SENDRECV)
     silence = b"\x80" * FRAME_BYTES
     assert alaw_only.encode_packet(silence) == b"\xd5" * FRAME_BYTES  # A-law silence, not u-law's 0xff
+    assert PyVoipStream(alaw_only).next_packet()[0][1:2] == b"\x08"
+    assert PyVoipStream(alaw_only).next_packet()[0][12:] == b"\xd5" * FRAME_BYTES
 
 
 SDP_INVITE = INVITE.replace("Content-Length: 0\n\n", "Content-Type: application/sdp\nContent-Length: 80\n\n") + (
