@@ -26,6 +26,7 @@ from ivr.sip.corrections_rtp import (
     fix_packet_manager_grows_forever,
     fix_pcma_sent_as_ulaw,
     fix_rtp_ports_never_released,
+    fix_ssrc_collides,
     fix_stop_before_start_raises,
     fix_telephone_event_above_15_kills_receiver,
     fix_two_threads_per_stream,
@@ -361,6 +362,7 @@ CORRECTIONS: tuple[Callable[[], None], ...] = (
     fix_two_threads_per_stream,
     fix_packet_manager_grows_forever,
     fix_rtp_ports_never_released,
+    fix_ssrc_collides,
     fix_stop_before_start_raises,
     fix_pcma_sent_as_ulaw,
 )

@@ -15,6 +15,7 @@ from ivr.sip.ports import Leg, LegState
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
+FRAMES_PER_WAKE = 2
 
 
 class CallerHungUpError(Exception):
@@ -23,10 +24,22 @@ class CallerHungUpError(Exception):
 
 class Pacer:
     """Fixed 20 ms schedule: the next tick is due 20 ms after the previous one was *due*, not after it
-    ended, so work does not make the stream drift; after a stall of over 100 ms it resynchronises."""
+    ended, so work does not make the stream drift; after a stall of over 100 ms it resynchronises.
 
-    def __init__(self, clock: Clock = time.monotonic, sleep: Sleep = time.sleep, period: float = FRAME_MS / 1000):
-        self.clock, self.sleep, self.period = clock, sleep, period
+    It sleeps once every ``batch`` ticks, so a session's thread wakes every 40 ms and runs two frames, the
+    first one 20 ms ahead of its time (it waits in the stream's send buffer, which holds ~100 ms). Waking a
+    thread costs more than the frame's work: with 100 calls, halving the wake-ups saves more CPU than
+    anything else in the session, for 20 ms of added delay each way.
+    """
+
+    def __init__(
+        self,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+        period: float = FRAME_MS / 1000,
+        batch: int = FRAMES_PER_WAKE,
+    ):
+        self.clock, self.sleep, self.period, self.batch = clock, sleep, period, batch
         self.due = clock()
         self.ticks = 0
 
@@ -34,10 +47,10 @@ class Pacer:
         self.due += self.period
         self.ticks += 1
         delay = self.due - self.clock()
-        if delay > 0:
-            self.sleep(delay)
-        elif delay < -0.1:
+        if delay < -0.1:
             self.due = self.clock()
+        elif delay > 0 and self.ticks % self.batch == 0:
+            self.sleep(delay)
 
 
 def ticks(seconds: float) -> int:

@@ -90,12 +90,30 @@ def test_pacer_ticks_every_20_ms_whatever_the_work_between_ticks_costs() -> None
 
 def test_pacer_resynchronises_after_a_stall_instead_of_bursting() -> None:
     virtual = Virtual()
-    pacer = Pacer(virtual.clock, virtual.sleep)
+    pacer = Pacer(virtual.clock, virtual.sleep, batch=1)
     virtual.now += 0.5  # the process stalled
     pacer.wait()
     before = virtual.now
     pacer.wait()
     assert virtual.now - before == pytest.approx(0.02)
+
+
+def test_pacer_wakes_once_per_two_frames_and_never_runs_more_than_one_frame_ahead() -> None:
+    virtual = Virtual()
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(virtual.now)
+        virtual.sleep(seconds)
+
+    pacer = Pacer(virtual.clock, sleep)
+    written: list[float] = []
+    for _ in range(100):
+        written.append(virtual.now)  # the frame of this tick goes out now
+        virtual.now += 0.001
+        pacer.wait()
+    assert len(sleeps) == 50 and virtual.now == pytest.approx(2.0)
+    assert all(tick * 0.02 - 0.02 - 1e-9 <= at <= tick * 0.02 + 0.002 for tick, at in enumerate(written))
 
 
 def test_tone_share_tells_the_test_tones_apart() -> None:

@@ -301,6 +301,11 @@ def test_rtp_buffers_are_bounded_to_about_100_ms() -> None:
     assert len(rtp.pmin) <= corrections.RECEIVE_BUFFER_BYTES and len(rtp.pmout) <= corrections.SEND_QUEUE_BYTES
 
 
+def test_ssrcs_are_32_bit_so_100_streams_do_not_share_one() -> None:
+    ssrcs = {rtp_client().outSSRC for _ in range(200)}
+    assert len(ssrcs) == 200 and max(ssrcs) > 65535
+
+
 def test_pcmu_is_preferred_when_offered_and_pcma_is_really_a_law() -> None:
     both = RTP.RTPClient({8: RTP.PayloadType.PCMA, 0: RTP.PayloadType.PCMU}, "127.0.0.1", 0, "127.0.0.1", 9,
                          RTP.TransmitType.SENDRECV)  # fmt: skip
