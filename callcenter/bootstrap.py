@@ -17,6 +17,7 @@ from callcenter.config import Settings
 from callcenter.hotline import Hotline
 from callcenter.journal import JournalWriter
 from callcenter.kpi.live import LiveKpiProjection
+from callcenter.kpi.rollup import KpiRollupProjection
 from callcenter.storage import db
 from callcenter.storage.event_store import SqlEventStore
 from callcenter.surveys import SurveyProjection
@@ -87,6 +88,7 @@ def build_container(settings: Settings, redis_clients: RedisClients | None = Non
     writer.add_projection(TicketProjection(settings.hotline, time.time))
     writer.add_projection(LiveKpiProjection.for_hotline(clients.live, keys, settings.hotline))
     writer.add_projection(SurveyProjection())
+    writer.add_projection(KpiRollupProjection.for_hotline(settings.hotline))
     return Container(
         settings=settings,
         engine=engine,

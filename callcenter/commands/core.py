@@ -8,12 +8,14 @@ import sys
 import threading
 
 import click
+from sqlalchemy import Engine
 
 from callcenter import retention, ticket_jobs
 from callcenter.bootstrap import Container, build_container
 from callcenter.cli import settings_or_exit
 from callcenter.config import Settings
-from callcenter.hotline import load_hotline
+from callcenter.hotline import Hotline, load_hotline
+from callcenter.kpi.rollup import CallRollup
 from callcenter.operators import OperatorService
 from callcenter.storage import db
 from callcenter.yamlsrc import ConfigError
@@ -23,12 +25,20 @@ logger = logging.getLogger(__name__)
 
 def prepare(container: Container) -> None:
     """Bring the schema up to date, create the hotline file's operators and queues, load the ACD's config."""
-    db.upgrade(container.engine)
+    upgrade_schema(container.engine, container.hotline)
     OperatorService(container.sessions).seed_from_hotline(container.hotline)
     container.acd.sync_config(container.clock())
     ticket_jobs.register(container)
     ticket_jobs.schedule_auto_close(container)  # hourly auto-close chain of resolved tickets (idempotent)
     retention.schedule_purge(container)  # daily erasure of personal data past privacy.retention_days
+
+
+def upgrade_schema(engine: Engine, hotline: Hotline) -> int:
+    """Migrate, then recount the KPI rollup's quarter hours counted with other KPI conventions than the
+    hotline's (the migration's backfill uses the defaults; a changed T does the same); returns how many."""
+    db.upgrade(engine)
+    with engine.begin() as connection:
+        return CallRollup.for_hotline(hotline).refresh_stale(connection)
 
 
 @click.command()
@@ -108,8 +118,10 @@ def upgrade() -> None:
     """Apply Alembic migrations up to the latest schema."""
     settings = settings_or_exit()
     engine = db.make_engine(settings.database_url)
-    db.upgrade(engine)
+    refreshed = upgrade_schema(engine, settings.hotline)
     click.echo(f"database schema is up to date ({_safe_url(settings)})")
+    if refreshed:
+        click.echo(f"KPI rollup: {refreshed} quarter hours recounted with the hotline's KPI conventions")
 
 
 @click.group(name="config")

@@ -43,9 +43,11 @@ from callcenter.domain.kpi_table import (
 )
 from callcenter.hotline import BusinessHours, Hotline, KpiConfig
 from callcenter.kpi import sqltime
+from callcenter.kpi.aggregates import call_aggregates
 from callcenter.kpi.conventions import queue_thresholds
 from callcenter.kpi.occupancy import staffed_seconds
-from callcenter.storage.models import Call, Operator, Ticket
+from callcenter.kpi.rollup import BUCKET, CallRollup
+from callcenter.storage.models import Call, KpiRollup, Operator, Ticket
 
 Dimension = Literal["queue", "operator", "team", "all"]
 DIMENSIONS: tuple[Dimension, ...] = ("queue", "operator", "team", "all")
@@ -101,16 +103,19 @@ class SqlKpi:
         config: KpiConfig,
         hours: BusinessHours | None = None,
         thresholds: Mapping[str, int] | None = None,
+        rollup: bool = False,
     ):
         self._engine = engine
         self._config = config
         self._hours = hours or BusinessHours()
         self._thresholds = dict(thresholds or {})
+        self._rollup = CallRollup(config, thresholds) if rollup else None
 
     @classmethod
     def for_hotline(cls, engine: Engine, hotline: Hotline) -> SqlKpi:
-        """The engine with the hotline's conventions, business hours and per-queue thresholds."""
-        return cls(engine, hotline.kpi, hotline.business_hours, queue_thresholds(hotline))
+        """The engine with the hotline's conventions, business hours and per-queue thresholds, reading the
+        rollup its journal maintains (``KpiRollupProjection``) where the query allows."""
+        return cls(engine, hotline.kpi, hotline.business_hours, queue_thresholds(hotline), rollup=True)
 
     def table(self, query: KpiQuery, now: float) -> list[KpiRow]:
         """Rows per (group, interval) with any activity, ordered by interval then group."""
@@ -137,14 +142,42 @@ class SqlKpi:
 
     # -- calls --------------------------------------------------------------------------------------------
     def _calls(self, connection: Connection, frame: _Frame) -> dict[Group, tuple[KpiTotals, CsatTotals]]:
+        if self._rollup and self.rollup_covers(frame):
+            rows = list(connection.execute(self.rollup_statement(frame, self._rollup)))
+            if not any(r.stale for r in rows):
+                return {(str(r.k), int(r.b)): _call_totals(r) for r in rows}
         stmt = self.calls_statement(frame)
         return {(str(r.k), int(r.b)): _call_totals(r) for r in connection.execute(stmt)}
+
+    def rollup_covers(self, frame: _Frame) -> bool:
+        """Whether the rollup's quarter-hour buckets can answer the query (else the calls are grouped):
+        grouping by queue or all, no business-hours filter, the period and every DST change on a UTC quarter
+        hour, every UTC offset a whole number of quarter hours."""
+        instants = [frame.query.start.timestamp(), frame.query.end.timestamp(), *(t for t, _ in frame.segments)]
+        return (
+            frame.query.by in ("queue", "all")
+            and not self._config.business_hours_only
+            and all(t % BUCKET == 0 for t in instants)
+            and all(offset % BUCKET == 0 for _, offset in frame.segments)
+        )
+
+    def rollup_statement(self, frame: _Frame, rollup: CallRollup) -> Select[Any]:
+        """SELECT k, b, <the same fields>, stale FROM kpi_rollup ... GROUP BY k, b."""
+        start, end = (int(t.timestamp()) for t in frame.utc_range)
+        key = KpiRollup.queue if frame.query.by == "queue" else literal_column("''")
+        wall = sqltime.wall_of_epoch(KpiRollup.bucket, frame.segments)
+        bucket = sqltime.bucket(wall, frame.query.interval, frame.months).label("b")
+        stmt = select(key.label("k"), bucket, *rollup.aggregates())
+        stmt = stmt.where(KpiRollup.bucket >= start, KpiRollup.bucket < end)
+        if frame.query.queues:
+            stmt = stmt.where(KpiRollup.queue.in_(frame.query.queues))
+        return stmt.group_by(literal_name("k"), literal_name("b"))
 
     def calls_statement(self, frame: _Frame) -> Select[Any]:
         """SELECT k, b, <KpiTotals and CsatTotals fields> FROM calls ... GROUP BY k, b."""
         start, end = frame.utc_range
         key, joined = _dimension(frame.query.by, Call.operator)
-        stmt = select(key.label("k"), frame.bucket(Call.enqueued_at), *self._aggregates())
+        stmt = select(key.label("k"), frame.bucket(Call.enqueued_at), *call_aggregates(self._config, self._thresholds))
         stmt = stmt.select_from(joined(Call)) if joined else stmt
         stmt = stmt.where(Call.enqueued_at >= start, Call.enqueued_at < end)
         if frame.query.queues:
@@ -152,32 +185,6 @@ class SqlKpi:
         if self._config.business_hours_only:
             stmt = stmt.where(self._business_hours(frame))
         return stmt.group_by(literal_name("k"), literal_name("b"))
-
-    def _aggregates(self) -> list[ColumnElement[Any]]:
-        cfg, wait = self._config, func.coalesce(Call.wait_seconds, 0.0)
-        answered, abandoned = Call.answered_at.is_not(None), Call.outcome == "abandoned"
-        handled = answered & Call.talk_seconds.is_not(None)
-        handle = Call.talk_seconds + func.coalesce(Call.hold_seconds, 0.0) + func.coalesce(Call.wrapup_seconds, 0.0)
-        return [
-            func.count().label("offered"),
-            _count_if(answered).label("answered"),
-            _count_if(abandoned).label("abandoned"),
-            _count_if(abandoned & (wait < cfg.short_abandon_seconds)).label("short_abandoned"),
-            _count_if(answered & (wait <= self._threshold())).label("answered_within"),
-            func.sum(case((answered, wait), else_=0.0)).label("answered_wait_seconds"),
-            _count_if(handled).label("handled"),
-            func.sum(case((handled, handle), else_=0.0)).label("handle_seconds"),
-            func.max(wait).label("max_wait_seconds"),
-            func.count(Call.survey_score).label("csat_responses"),
-            _count_if(Call.survey_score >= 4).label("csat_satisfied"),
-        ]
-
-    def _threshold(self) -> ColumnElement[Any] | int:
-        """T of each call's queue (see ``callcenter.kpi.conventions``)."""
-        if not self._thresholds:
-            return self._config.service_level_threshold_seconds
-        whens = [(Call.queue == queue, seconds) for queue, seconds in sorted(self._thresholds.items())]
-        return case(*whens, else_=self._config.service_level_threshold_seconds)
 
     def _business_hours(self, frame: _Frame) -> ColumnElement[bool]:
         zone = zone_of(self._hours.timezone)
@@ -241,10 +248,6 @@ class SqlKpi:
 
 def literal_name(name: str) -> ColumnElement[Any]:
     return literal_column(name)
-
-
-def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.sum(case((condition, 1), else_=0))
 
 
 def _dimension(

@@ -61,6 +61,15 @@ def wall(column: Any, dialect: str, segments: Sequence[tuple[float, int]]) -> Co
     return epoch + case(*changes, else_=n(segments[-1][1]))
 
 
+def wall_of_epoch(epoch: Any, segments: Sequence[tuple[float, int]]) -> ColumnElement[int]:
+    """Local wall-clock seconds of a column holding whole epoch seconds (the rollup's buckets)."""
+    column: ColumnElement[int] = epoch
+    if len(segments) == 1:
+        return column + n(segments[0][1])
+    changes = [(column < n(segments[i + 1][0]), n(offset)) for i, (_, offset) in enumerate(segments[:-1])]
+    return column + case(*changes, else_=n(segments[-1][1]))
+
+
 def timestamp(ts: float, dialect: str) -> ColumnElement[Any]:
     """A UTC instant inlined in the dialect's stored form (SQLite: SQLAlchemy's text; PostgreSQL: timestamptz)."""
     text = dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -135,6 +135,32 @@ class Call(Base):
     updated_at: Mapped[dt.datetime]
 
 
+class KpiRollup(Base):
+    """0004: the KPI totals of the calls that entered a queue in one 15-minute UTC bucket, per queue.
+
+    Derived from ``calls`` by ``callcenter.kpi.rollup`` (never written by anything else); the counts that
+    depend on the conventions were taken with the threshold T and short-abandon threshold stored in the row.
+    """
+
+    __tablename__ = "kpi_rollup"
+
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # epoch, 900 s
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    threshold_seconds: Mapped[int] = mapped_column(Integer)
+    short_abandon_seconds: Mapped[int] = mapped_column(Integer)
+    offered: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    abandoned: Mapped[int] = mapped_column(Integer)
+    short_abandoned: Mapped[int] = mapped_column(Integer)
+    answered_within: Mapped[int] = mapped_column(Integer)
+    answered_wait_seconds: Mapped[float] = mapped_column(Float)
+    handled: Mapped[int] = mapped_column(Integer)
+    handle_seconds: Mapped[float] = mapped_column(Float)
+    max_wait_seconds: Mapped[float] = mapped_column(Float)
+    csat_responses: Mapped[int] = mapped_column(Integer)
+    csat_satisfied: Mapped[int] = mapped_column(Integer)
+
+
 class CallLeg(Base):
     """One leg of a call on its channel: the caller's, an operator's, a callback's."""
 

@@ -269,15 +269,19 @@ def ticket_rows(tickets: Sequence[dict[str, Any]]) -> Iterable[dict[str, Any]]:
 
 
 def load_into(container: Any, data: Dataset) -> None:
-    """Write the events the way the journal does, and the tickets and operators directly."""
+    """Write the events the way the journal does (call summaries and the KPI rollup with the default
+    conventions), and the tickets and operators directly."""
     from sqlalchemy import insert
 
+    from callcenter.hotline import KpiConfig
+    from callcenter.kpi.rollup import CallRollup, KpiRollupProjection
     from callcenter.storage.event_store import SqlEventStore
     from callcenter.storage.models import Operator, Ticket
 
     created = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     with container.sessions.begin() as session:
-        SqlEventStore(container.sessions).store(data.events, session)
+        new_events = SqlEventStore(container.sessions).store(data.events, session)
+        KpiRollupProjection(CallRollup(KpiConfig())).apply(new_events, session)
         operators = [{"username": u, "name": u, "team": t, "created_at": created} for u, t in OPERATORS.items()]
         session.execute(insert(Operator), operators)
         session.execute(insert(Ticket), list(ticket_rows(data.tickets)))
