@@ -1,15 +1,17 @@
 """Webhook throughput: the Twilio incoming-call and queue-wait webhooks against a hello-world baseline.
 
-The app runs under gunicorn (2 workers; gthread with 16 threads as ``callcenter serve`` runs it, or sync) on
-real Redis and PostgreSQL; ``wrk`` loads it with 50 connections. Every request is signed as Twilio signs it
-(a wrk Lua script cycles through bodies signed here beforehand: a new CallSid for every incoming call, 500
-waiting calls for the wait loop). The baseline is a form-to-TwiML hello world on the same server in the same
-run, in rounds that take turns (baseline, incoming call, wait loop) so that a change in the machine's load hits
-all three alike. Prints requests/s, p50, p99 and the ratio to the baseline (medians over the rounds). Target:
-ratio >= 0.5 and p99 < 25 ms. Run time about 45 s; everything it creates (database, Redis keys, files) is
-removed.
+The app runs on real Redis and PostgreSQL under gunicorn (2 workers; gthread with 16 threads as ``callcenter
+serve`` ran it, or sync) and under granian (2 WSGI workers), both listening for the whole run; ``wrk`` loads them
+with 50 connections. Every request is signed as Twilio signs it (a wrk Lua script cycles through bodies signed
+here beforehand: a new CallSid for every incoming call, 500 waiting calls for the wait loop). The baseline is a
+form-to-TwiML hello world on the same server in the same run, in rounds that take turns (baseline, incoming call,
+wait loop; each server in turn) so that a change in the machine's load hits all alike. Prints requests/s, p50,
+p99, the ratio to the baseline (medians over the rounds) and the server's CPU time per request (which depends
+far less than the rest on what else the machine runs). Target: ratio >= 0.5 and p99 < 25 ms. Run time about
+80 s with both servers; everything it creates (database, Redis keys, files) is removed.
 
-    python -m bench.webhooks [--rounds 3] [--seconds 3] [--connections 50] [--workers 2] [--worker-class sync|gthread]
+    python -m bench.webhooks [--server both|gunicorn|granian] [--rounds 3] [--seconds 3] [--connections 50]
+        [--workers 2] [--worker-class gthread|sync] [--threads 16]
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlencode
@@ -79,6 +81,8 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
+    cpu_ms: float = 0.0  # the server's CPU time per request
 
 
 def signed(path: str, form: dict[str, str]) -> tuple[str, str, str]:
@@ -104,10 +108,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def server_command(server: str, port: int, workers: int, worker_class: str, threads: int) -> list[str]:
+    """gunicorn (sync or gthread workers) or granian (WSGI; ``threads`` blocking threads per worker)."""
+    if server == "granian":
+        return [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", str(workers),
+                "--blocking-threads", str(threads), "--host", "127.0.0.1", "--port", str(port),
+                "--log-level", "warning", "--factory", "bench.webhooks:bench_app"]  # fmt: skip
+    return [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", worker_class, "--threads", str(threads),
+            "-b", f"127.0.0.1:{port}", "--log-level", "warning", "bench.webhooks:bench_app()"]  # fmt: skip
+
+
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], port: int, workers: int, worker_class: str, threads: int) -> Iterator[None]:
-    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", worker_class, "--threads", str(threads),
-               "-b", f"127.0.0.1:{port}", "--log-level", "warning", "bench.webhooks:bench_app()"]  # fmt: skip
+def serving(command: list[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(command, env={**os.environ, **env})
     try:
         deadline = time.monotonic() + 30
@@ -117,12 +129,33 @@ def gunicorn(env: dict[str, str], port: int, workers: int, worker_class: str, th
                 break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("gunicorn did not start") from None
+                    raise RuntimeError(f"{command[2]} did not start") from None
                 time.sleep(0.2)
-        yield
+        yield process
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def cpu_seconds(root: int) -> float:
+    """User + system CPU time of a process and all its descendants (the server's workers), from /proc.
+
+    CPU time per request is what our code changes move; unlike requests/s it hardly depends on what else the
+    shared machine is running."""
+    children: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            pid = int(stat.parent.name)
+            children.setdefault(int(fields[1]), []).append(pid)
+            ticks[pid] = int(fields[11]) + int(fields[12])
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += ticks.get(pid, 0)
+        todo += children.get(pid, [])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def run_wrk(name: str, url: str, script: Path, requests_file: Path, seconds: int, connections: int) -> Result:
@@ -130,8 +163,17 @@ def run_wrk(name: str, url: str, script: Path, requests_file: Path, seconds: int
     output = subprocess.run(command, env={**os.environ, "BENCH_REQUESTS": str(requests_file)},
                             capture_output=True, text=True, check=True, timeout=seconds + 30).stdout  # fmt: skip
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    total = re.search(r"(\d+) requests in", output)
     return Result(name, float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
-                  _ms(output, "50%"), _ms(output, "99%"), int(errors.group(1)) if errors else 0)  # fmt: skip
+                  _ms(output, "50%"), _ms(output, "99%"), int(errors.group(1)) if errors else 0,
+                  int(total.group(1)) if total else 0)  # fmt: skip
+
+
+def measured(process: subprocess.Popen[bytes], run: Callable[[], Result]) -> Result:
+    """``run`` with the server's CPU time per request it served."""
+    before = cpu_seconds(process.pid)
+    result = run()
+    return replace(result, cpu_ms=(cpu_seconds(process.pid) - before) * 1000 / max(result.requests, 1))
 
 
 def _ms(output: str, percentile: str) -> float:
@@ -177,10 +219,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker-class", default="gthread", choices=("sync", "gthread"))
-    parser.add_argument("--threads", type=int, default=16, help="threads per gthread worker (callcenter serve: 16)")
+    parser.add_argument("--server", default="both", choices=("gunicorn", "granian", "both"))
+    parser.add_argument("--worker-class", default="gthread", choices=("sync", "gthread"), help="gunicorn's")
+    parser.add_argument("--threads", type=int, default=16, help="threads per worker (callcenter serve: 16)")
     args = parser.parse_args()
-    tag, port = fresh_tag(), free_port()
+    servers = ("gunicorn", "granian") if args.server == "both" else (args.server,)
+    tag = fresh_tag()
     with pg_database() as database_url, tempfile.TemporaryDirectory() as folder:
         try:
             waiting = prepare(database_url, tag)
@@ -188,51 +232,71 @@ def main() -> None:
                    "CALLCENTER_HOTLINE_TAG": tag, "CALLCENTER_PUBLIC_BASE_URL": BASE_URL,
                    "CALLCENTER_EMBEDDED_WORKER": "false", "CALLCENTER_SECRET_KEY": "bench",
                    "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN}  # fmt: skip
-            rounds = _measure(Path(folder), waiting, port, env, args)
+            rounds = _measure(Path(folder), waiting, servers, env, args)
         finally:
             cleanup(tag)
-    _report(rounds, args)
+    for server in servers:
+        _report(server, rounds[server], args)
 
 
 ROUTES = ("hello world (baseline)", "POST /twilio/voice (new call)", "POST /twilio/queue/wait")
 
 
-def _measure(
-    folder: Path, waiting: list[str], port: int, env: dict[str, str], args: argparse.Namespace
-) -> list[list[Result]]:
-    """Rounds of (baseline, voice, wait) in turn, so a change in the machine's load hits all three alike."""
-    script = folder / "signed.lua"
-    script.write_text(LUA)
+def _requests(folder: Path, waiting: list[str], servers: tuple[str, ...], rounds: int) -> dict[str, Path]:
+    """wrk's request tables: the baseline's, the wait loop's, and new incoming calls per round and server."""
     wait_form = {"CallStatus": "in-progress", "QueueSid": "QU" + "c" * 32, "QueuePosition": "3", "QueueTime": "40",
                  "AvgQueueTime": "60", "CurrentQueueSize": str(len(waiting))}  # fmt: skip
     waits = [signed("/twilio/queue/wait?lang=hu&key=9", {**call_form(sid), **wait_form}) for sid in waiting]
-    hello = [("/bench/hello", urlencode(call_form("CA" + "0" * 32)), "")]
-    files = {"hello": folder / "hello.lua", "wait": folder / "wait.lua"}
-    files["hello"].write_text(lua_table(hello))
-    files["wait"].write_text(lua_table(waits))
-    for n in range(args.rounds):  # every round's incoming calls are new ones
-        first = 10**6 + n * NEW_CALLS_PER_ROUND
-        calls = [signed("/twilio/voice", call_form(f"CA{i:032x}")) for i in range(first, first + NEW_CALLS_PER_ROUND)]
-        files[f"voice{n}"] = folder / f"voice{n}.lua"
-        files[f"voice{n}"].write_text(lua_table(calls))
-    url = f"http://127.0.0.1:{port}/"
-    rounds = []
-    with gunicorn(env, port, args.workers, args.worker_class, args.threads):
-        run_wrk("warm-up", url, script, files["hello"], 2, args.connections)
+    tables = {"hello": [("/bench/hello", urlencode(call_form("CA" + "0" * 32)), "")], "wait": waits}
+    first = 10**6
+    for n in range(rounds):  # every round's incoming calls are new ones
+        for server in servers:
+            sids = range(first, first + NEW_CALLS_PER_ROUND)
+            tables[f"voice{n}{server}"] = [signed("/twilio/voice", call_form(f"CA{i:032x}")) for i in sids]
+            first += NEW_CALLS_PER_ROUND
+    files = {key: folder / f"{key}.lua" for key in tables}
+    for key, table in tables.items():
+        files[key].write_text(lua_table(table))
+    return files
+
+
+def _measure(
+    folder: Path, waiting: list[str], servers: tuple[str, ...], env: dict[str, str], args: argparse.Namespace
+) -> dict[str, list[list[Result]]]:
+    """Rounds of (baseline, voice, wait) on each server in turn, so a change in the machine's load hits all
+    alike; every server listens on its own port for the whole run."""
+    script = folder / "signed.lua"
+    script.write_text(LUA)
+    files = _requests(folder, waiting, servers, args.rounds)
+    rounds: dict[str, list[list[Result]]] = {server: [] for server in servers}
+    with contextlib.ExitStack() as stack:
+        running = {}
+        for server in servers:
+            port = free_port()
+            command = server_command(server, port, args.workers, args.worker_class, args.threads)
+            running[server] = (stack.enter_context(serving(command, env, port)), f"http://127.0.0.1:{port}/")
+        for _, url in running.values():
+            run_wrk("warm-up", url, script, files["hello"], 2, args.connections)
         for n in range(args.rounds):
-            rounds.append([run_wrk(name, url, script, files[key], args.seconds, args.connections)
-                           for name, key in zip(ROUTES, ("hello", f"voice{n}", "wait"), strict=True)])  # fmt: skip
+            for server, (process, url) in running.items():
+                keys = ("hello", f"voice{n}{server}", "wait")
+                rounds[server].append([measured(process, lambda name=name, key=key, url=url: run_wrk(
+                    name, url, script, files[key], args.seconds, args.connections))
+                    for name, key in zip(ROUTES, keys, strict=True)])  # fmt: skip
     return rounds
 
 
-def _report(rounds: list[list[Result]], args: argparse.Namespace) -> None:
-    print(
-        f"gunicorn {args.workers} {args.worker_class} workers"
-        + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
-        + f", wrk 2 threads x {args.connections} connections, {args.rounds} rounds of {args.seconds} s per route"
-        + " (medians over the rounds; ratio: median of each round's ratio)"
-    )
-    print(f"{'route':<32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'non-2xx':>8}")
+def _report(server: str, rounds: list[list[Result]], args: argparse.Namespace) -> None:
+    if server == "granian":
+        title = f"granian {args.workers} WSGI workers x {args.threads} blocking threads"
+    else:
+        title = f"gunicorn {args.workers} {args.worker_class} workers" + (
+            f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+        )
+    print(f"{title}, wrk 2 threads x {args.connections} connections, {args.rounds} rounds of {args.seconds} s per"
+          f" route, load average {os.getloadavg()[0]:.1f} (medians over the rounds; ratio: median of each round's"
+          " ratio; CPU: the server's CPU time per request)")  # fmt: skip
+    print(f"{'route':<32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'CPU ms':>7} {'non-2xx':>8}")
     verdict = True
     for index, name in enumerate(ROUTES):
         runs = [r[index] for r in rounds]
@@ -240,10 +304,12 @@ def _report(rounds: list[list[Result]], args: argparse.Namespace) -> None:
         p99 = statistics.median(x.p99_ms for x in runs)
         errors = sum(x.errors for x in runs)
         rps, p50 = statistics.median(x.rps for x in runs), statistics.median(x.p50_ms for x in runs)
-        print(f"{name:<32} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>6.2f} {errors:>8}")
+        cpu = statistics.median(x.cpu_ms for x in runs)
+        print(f"{name:<32} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>6.2f} {cpu:>7.2f} {errors:>8}")
         if index:
             verdict = verdict and ratio >= 0.5 and p99 < 25 and errors == 0
     print("target (ratio >= 0.5, p99 < 25 ms, no errors):", "met" if verdict else "NOT met")
+    print()
 
 
 if __name__ == "__main__":
