@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import logging
 
-from twilio.twiml.voice_response import VoiceResponse
-
 from callcenter.domain.operator import AcdError
 from ivr import prompts
 from webhooks import twiml
 from webhooks.channel import TwilioChannel
 from webhooks.survey import Survey
+from webhooks.twiml import VoiceResponse
 from webhooks.waiting import Waiting
 
 logger = logging.getLogger(__name__)

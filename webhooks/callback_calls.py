@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from twilio.twiml.voice_response import VoiceResponse
-
 from callcenter.domain.operator import AcdError
 from ivr import prompts
 from webhooks import twiml
 from webhooks.bridging import ACCEPT_KEY, WHISPER_SECONDS
 from webhooks.channel import TwilioChannel
+from webhooks.twiml import VoiceResponse
 
 logger = logging.getLogger(__name__)
 

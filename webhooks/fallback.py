@@ -10,14 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from twilio.twiml.voice_response import VoiceResponse
-
 from callcenter.domain.events import EventType
 from callcenter.web.app import container
 from ivr import prompts
 from queueing.acd_types import Position
 from webhooks import twiml
 from webhooks.services import TwilioServices, twilio_services
+from webhooks.twiml import VoiceResponse
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,6 @@ import json
 import logging
 from collections.abc import Mapping
 
-from twilio.twiml.voice_response import VoiceResponse
-
 from callcenter.domain.events import CallEvent, EventType
 from callcenter.kb import KbService
 from ivr import engine
@@ -32,6 +30,7 @@ from ivr.steps import (
 )
 from webhooks import twiml
 from webhooks.channel import TwilioChannel
+from webhooks.twiml import VoiceResponse
 from webhooks.waiting import Waiting
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from flask import Response, jsonify
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VoiceGrant
-from twilio.twiml.voice_response import VoiceResponse
 
 from callcenter.domain.operator import AcdError
 from callcenter.web.app import container
@@ -23,6 +22,7 @@ from callcenter.web.auth import auth_required, current_principal
 from callcenter.web.errors import problem
 from webhooks import fallback, twiml
 from webhooks.services import TwilioServices
+from webhooks.twiml import VoiceResponse
 
 logger = logging.getLogger(__name__)
 

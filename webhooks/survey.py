@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 
 from twilio.twiml.messaging_response import MessagingResponse
-from twilio.twiml.voice_response import VoiceResponse
 
 from callcenter.surveys import InvalidSurveyAnswerError, SurveyService, parse_reply
 from ivr import prompts
 from webhooks import twiml
 from webhooks.channel import TwilioChannel
+from webhooks.twiml import VoiceResponse
 
 logger = logging.getLogger(__name__)
 

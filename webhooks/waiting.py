@@ -13,14 +13,13 @@ import re
 import time
 from collections.abc import Mapping
 
-from twilio.twiml.voice_response import VoiceResponse
-
 from callcenter.domain.events import EventType
 from callcenter.domain.operator import AcdError, CallAlreadyQueuedError, NoSuchCallError, NoSuchQueueError
 from ivr import prompts
 from queueing.acd_types import EnqueueResult
 from webhooks import twiml
 from webhooks.channel import TwilioChannel
+from webhooks.twiml import VoiceResponse
 
 logger = logging.getLogger(__name__)
 
