@@ -11,6 +11,7 @@ from callcenter.bootstrap import Container, build_container
 from callcenter.config import Settings
 from callcenter.web.errors import register_error_handlers
 from callcenter.web.security import register_security_headers
+from callcenter.web.sessions import LazyCookieSessionInterface
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app = Flask(__name__)
     app.config.update(SECRET_KEY=container.settings.secret_key, MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     app.extensions["callcenter"] = container
+    app.session_interface = LazyCookieSessionInterface()
     register_error_handlers(app)
     register_security_headers(app)
     for target in BLUEPRINTS:
