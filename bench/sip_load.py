@@ -7,7 +7,8 @@ to one sipp that is both its registrar (``-oocsf reg_ok.xml``) and the callers (
 PCMU 1 kHz streamed to the gateway; the gateway's audio goes to our RTP sink, counted per SSRC). The hotline
 sends every caller straight to a queue nobody serves, so they hear announcements and hold music for ``--hold``
 seconds, then hang up. Per level it prints failed calls (target 0), packets/s per gateway stream over a 10 s
-window 40 s into the hold (target at least 49 of 50), CPU per call (% of one core) and memory per call
+window 40 s into the hold (target at least 49 of 50), CPU per call (% of one core; "% core" is the whole level,
+target at most 100 at 100 calls) with the machine's load average during that window, and memory per call
 after 60 s; the baseline, measured first in the same run, is one call: ratios are per-call cost against it.
 """
 
@@ -83,6 +84,7 @@ def level(workdir: Path, pid: int, ports: tuple[int, int], calls: int, hold: int
     cpu0, t0, n0 = cpu_seconds(pid), time.monotonic(), len(sink.packets)
     time.sleep(10)
     cpu1, t1 = cpu_seconds(pid), time.monotonic()
+    load = os.getloadavg()[0]  # the machine's, during the window: CPU per call is only comparable on a quiet one
     per_stream = Counter(ssrc for at, ssrc in sink.packets[n0:] if t0 <= at <= t1)
     _sleep_until(started + all_up + 60)
     memory = rss_mb(pid)
@@ -99,6 +101,7 @@ def level(workdir: Path, pid: int, ports: tuple[int, int], calls: int, hold: int
         "pps_min": rates[0] if rates else 0.0,
         "pps_median": statistics.median(rates) if rates else 0.0,
         "cpu_per_call": 100 * (cpu1 - cpu0) / (t1 - t0) / calls,
+        "load": load,
         "rss_mb": memory,
     }
 
@@ -151,13 +154,14 @@ def _report(results: list[dict[str, float]], idle: float) -> None:
     base_memory = base["rss_mb"] - idle
     print(f"gateway idle RSS {idle:.1f} MB; baseline = 1 call")
     print(f"{'calls':>6} {'failed':>6} {'streams':>7} {'pkt/s min':>9} {'median':>7} {'CPU%/call':>9} {'x base':>6} "
-          f"{'MB/call':>7} {'x base':>6}")  # fmt: skip
+          f"{'% core':>6} {'MB/call':>7} {'x base':>6} {'load':>5}")  # fmt: skip
     for r in results:
         memory = (r["rss_mb"] - idle) / r["calls"]
         cpu_ratio = r["cpu_per_call"] / max(base["cpu_per_call"], 1e-9)
+        core = r["cpu_per_call"] * r["calls"]
         print(f"{r['calls']:>6.0f} {r['failed']:>6.0f} {r['streams']:>7.0f} {r['pps_min']:>9.1f} "
-              f"{r['pps_median']:>7.1f} {r['cpu_per_call']:>9.2f} {cpu_ratio:>6.2f} "
-              f"{memory:>7.2f} {memory / max(base_memory, 1e-9):>6.2f}")  # fmt: skip
+              f"{r['pps_median']:>7.1f} {r['cpu_per_call']:>9.2f} {cpu_ratio:>6.2f} {core:>6.0f} "
+              f"{memory:>7.2f} {memory / max(base_memory, 1e-9):>6.2f} {r['load']:>5.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":
