@@ -66,6 +66,10 @@ class JournalWriter:
     def add_projection(self, projection: Projection) -> None:
         self._projections.append(projection)
 
+    @property
+    def projections(self) -> tuple[Projection, ...]:
+        return tuple(self._projections)
+
     def drain_once(self, block_ms: int | None = None) -> DrainResult:
         """Write one batch; raises the database error (entries stay pending) if SQL is unreachable."""
         entries = self._source.read(self._batch_size, block_ms)
