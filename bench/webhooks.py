@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import re
 import socket
@@ -224,6 +225,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16, help="threads per worker (callcenter serve: 16)")
     args = parser.parse_args()
     servers = ("gunicorn", "granian") if args.server == "both" else (args.server,)
+    if "granian" in servers and importlib.util.find_spec("granian") is None:
+        parser.error("granian is not installed (pip install -e '.[granian]'); or use --server gunicorn")
     tag = fresh_tag()
     with pg_database() as database_url, tempfile.TemporaryDirectory() as folder:
         try:

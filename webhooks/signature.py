@@ -54,8 +54,8 @@ def signature_matches(token: str, url: str, form: MultiDict[str, str], signature
     payload = "".join(name + value for name in sorted(form) for value in sorted(set(form.getlist(name))))
     key = token.encode()
     return any(
-        hmac.compare_digest(_signature(key, variant + payload), signature.encode())
-        for variant in (remove_port(parsed), add_port(parsed))
+        hmac.compare_digest(_signature(key, variant(parsed) + payload), signature.encode())
+        for variant in (remove_port, add_port)
     )
 
 

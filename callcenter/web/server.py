@@ -17,11 +17,15 @@ from callcenter.web.app import create_app
 logger = logging.getLogger(__name__)
 
 
+# gunicorn's (``callcenter serve``) and granian's (``granian ... callcenter.web.wsgi:make_app``, see the README).
+SERVER_LOGGERS = ("", "gunicorn.error", "gunicorn.access", "_granian", "granian.access")
+
+
 def build_serving_app(settings: Settings) -> Flask:
     """Container, schema, seed data, background threads (embedded), then the app."""
     from callcenter.commands.core import prepare
 
-    for name in ("", "gunicorn.error", "gunicorn.access"):  # gunicorn's loggers have their own handlers
+    for name in SERVER_LOGGERS:  # the servers' loggers have their own handlers
         install_number_masking(logging.getLogger(name))
     container = build_container(settings)
     prepare(container)
