@@ -54,6 +54,19 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def settled_rss(pid: int, timeout: float = 30.0) -> float:
+    """The gateway's RSS once start-up (imports, prompt synthesis) is over: unchanged for 2 s. Read too early
+    on a busy machine, the growth of start-up was counted as memory of the calls."""
+    last, deadline = rss_mb(pid), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        now = rss_mb(pid)
+        if abs(now - last) < 0.5:
+            return now
+        last = now
+    return last
+
+
 class SsrcSink(harness.RtpSink):
     """The RTP sink, remembering each packet's SSRC."""
 
@@ -133,7 +146,7 @@ def main() -> None:
         print(f"gateway pid {gateway.proc.pid} (py-spy top --pid ... to profile it)", flush=True)
         try:
             time.sleep(4)
-            idle = rss_mb(gateway.proc.pid)
+            idle = settled_rss(gateway.proc.pid)
             results = []
             for calls in [1, *(int(n) for n in args.levels.split(","))]:
                 results.append(level(workdir, gateway.proc.pid, (registrar, gateway_port), calls, args.hold, args.rate))
