@@ -1,7 +1,8 @@
 """Corrections to pyVoIP 1.6.8's RTP side (audio and DTMF), applied by ``ivr.sip.corrections.apply_all``.
 
 Split from ``ivr.sip.corrections`` (the SIP side) to keep each module one concern; same rules: each fix is
-small, named after its bug and unit-tested in tests/unit/test_sip_corrections.py.
+small, named after its bug and unit-tested in tests/unit/test_sip_corrections.py. pyVoIP's own RTP threads no
+longer run: ``fix_two_threads_per_stream`` hands every stream to the shared thread of ``ivr.sip.rtp_engine``.
 """
 
 from __future__ import annotations
