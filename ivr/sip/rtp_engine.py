@@ -26,6 +26,7 @@ from ivr.sip.audio import FRAME_MS
 logger = logging.getLogger(__name__)
 
 RESYNC_AFTER = 0.1  # seconds behind schedule after which missed ticks are skipped, not sent in a burst
+MAX_PACKETS_PER_TICK = 16  # per socket: one is normal, a few after a stall; the rest waits for the next tick
 
 
 class Stream(Protocol):
@@ -110,7 +111,7 @@ class RtpEngine:
         self._advance()
 
     def _receive(self, sock: socket.socket, stream: Stream) -> None:
-        while True:
+        for _ in range(MAX_PACKETS_PER_TICK):  # a flood on one socket must not stall every other call
             try:
                 packet = sock.recv(2048)
             except OSError:  # nothing more (BlockingIOError), or an ICMP error for a packet we sent

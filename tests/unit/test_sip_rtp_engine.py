@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ivr.sip.rtp_engine import RtpEngine
+from ivr.sip.rtp_engine import MAX_PACKETS_PER_TICK, RtpEngine
 
 
 class Virtual:
@@ -143,3 +143,19 @@ def test_one_stream_failing_to_build_a_packet_does_not_silence_the_others(peer: 
     engine.add(udp(), healthy)
     engine.run_once()
     assert len(healthy.sent_at) == 1
+
+
+def test_a_flooded_socket_is_read_a_bounded_amount_per_tick_and_the_rest_next_tick(peer: socket.socket) -> None:
+    virtual = Virtual()
+    engine = engine_on(virtual)
+    flooded, quiet = Recorder(virtual, peer.getsockname()), Recorder(virtual, peer.getsockname())
+    flooded_sock, quiet_sock = udp(), udp()
+    engine.add(flooded_sock, flooded)
+    engine.add(quiet_sock, quiet)
+    for n in range(MAX_PACKETS_PER_TICK + 4):
+        peer.sendto(b"f%d" % n, flooded_sock.getsockname())
+    peer.sendto(b"q", quiet_sock.getsockname())
+    engine.run_once()
+    assert len(flooded.received) == MAX_PACKETS_PER_TICK and quiet.received == [b"q"]
+    engine.run_once()
+    assert len(flooded.received) == MAX_PACKETS_PER_TICK + 4
