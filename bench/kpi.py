@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, text
 
 from callcenter.hotline import KpiConfig
-from callcenter.kpi.history import KpiQuery, SqlKpi, _Frame
+from callcenter.kpi.history import KpiQuery, SqlKpi
 from callcenter.kpi.rollup import CallRollup
 from callcenter.storage import db
 from callcenter.storage.models import Call
@@ -311,7 +311,7 @@ def measure(engine: Engine, runs: int) -> dict[str, Any]:
     dialect = engine.dialect.name
     kpi = SqlKpi(engine, CONFIG, rollup=True)  # as SqlKpi.for_hotline builds it
     query = KpiQuery(START, END, "hour", "queue")
-    rollup_used = kpi.rollup_covers(_Frame(query, CONFIG, dialect))
+    rollup_used = kpi.reads_rollup(query)
     engine_time, rows = best_of(runs, lambda: kpi.table(query, END.timestamp()))
     plain = SqlKpi(engine, CONFIG)
     plain_time, plain_rows = best_of(runs, lambda: plain.table(query, END.timestamp()))

@@ -149,6 +149,10 @@ class SqlKpi:
         stmt = self.calls_statement(frame)
         return {(str(r.k), int(r.b)): _call_totals(r) for r in connection.execute(stmt)}
 
+    def reads_rollup(self, query: KpiQuery) -> bool:
+        """Whether ``table(query)`` reads the rollup (unless rows of the period were counted otherwise)."""
+        return self._rollup is not None and self.rollup_covers(_Frame(query, self._config, self._engine.dialect.name))
+
     def rollup_covers(self, frame: _Frame) -> bool:
         """Whether the rollup's quarter-hour buckets can answer the query (else the calls are grouped):
         grouping by queue or all, no business-hours filter, the period and every DST change on a UTC quarter

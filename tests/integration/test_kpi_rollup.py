@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,13 +17,14 @@ from callcenter.bootstrap import Container
 from callcenter.domain.events import CallEvent, EventType
 from callcenter.domain.kpi_table import Interval
 from callcenter.hotline import KpiConfig
-from callcenter.kpi.history import Dimension, KpiQuery, SqlKpi, _Frame
+from callcenter.kpi.history import Dimension, KpiQuery, SqlKpi
 from callcenter.kpi.live import LiveKpi
 from callcenter.kpi.rollup import CallRollup, KpiRollupProjection
 from callcenter.storage import db
-from callcenter.storage.event_store import epoch
+from callcenter.storage.event_store import SqlEventStore, epoch
 from callcenter.storage.models import Call, KpiRollup
 from tests.integration.test_kpi_live import flat, journal_in_batches
+from tests.support.events import answered_call
 from tests.support.events import event as make_event
 from tests.support.kpi_data import Dataset, make_dataset, rows_equal
 
@@ -183,7 +186,7 @@ def test_the_rollup_answers_only_queries_made_of_whole_quarter_hours(
     container, _ = journalled
     config = KpiConfig(timezone=zone, business_hours_only=business_hours_only)
     query = KpiQuery(start.replace(tzinfo=ZoneInfo(zone)), END.astimezone(ZoneInfo(zone)), "15min", by)
-    assert SqlKpi(container.engine, config, rollup=True).rollup_covers(_Frame(query, config, "sqlite")) is covered
+    assert SqlKpi(container.engine, config, rollup=True).reads_rollup(query) is covered
     plain = table(container.engine, config, query, rollup=False)
     statements.clear()
     assert_same(table(container.engine, config, query, rollup=True), plain)
@@ -226,3 +229,34 @@ def assert_rows_equal(got: list[tuple[Any, ...]], want: list[tuple[Any, ...]]) -
     ]
     floats = [[v for row in rows for v in row if isinstance(v, float)] for rows in (got, want)]
     assert floats[0] == pytest.approx(floats[1])
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("backend", ["real"], indirect=True)
+def test_two_consumers_writing_calls_of_one_quarter_hour_at_once_both_count(container: Container) -> None:
+    t0 = dt.datetime(2026, 10, 25, 9, 0, tzinfo=ZONE).timestamp()
+    store, projection = SqlEventStore(container.sessions), KpiRollupProjection.for_hotline(container.hotline)
+    stored, failures = threading.Event(), []
+
+    def write(events: list[CallEvent], hold: float) -> None:
+        with container.sessions.begin() as session:
+            projection.apply(store.store(events, session), session)
+            stored.set()
+            time.sleep(hold)  # the other consumer writes meanwhile
+
+    def slow_consumer() -> None:
+        try:
+            write(answered_call("CAfirst", t0), 0.5)
+        except BaseException as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+            stored.set()
+
+    thread = threading.Thread(target=slow_consumer)
+    thread.start()
+    assert stored.wait(10)
+    write(answered_call("CAsecond", t0 + 60), 0)
+    thread.join(10)
+    assert failures == []
+    with container.engine.connect() as connection:
+        offered = connection.scalars(select(KpiRollup.offered)).all()
+    assert offered == [2]
