@@ -51,7 +51,11 @@ def signature_matches(token: str, url: str, form: MultiDict[str, str], signature
     """``RequestValidator(token).validate(url, form, signature)``: the URL as given without its port, or with
     its default port (Twilio has signed both ways)."""
     parsed = urlparse(url)
-    payload = "".join(name + value for name in sorted(form) for value in sorted(set(form.getlist(name))))
+    payload = "".join(
+        name + value
+        for name, values in sorted(form.lists())
+        for value in (sorted(set(values)) if len(values) > 1 else values)
+    )
     key = token.encode()
     return any(
         hmac.compare_digest(_signature(key, variant(parsed) + payload), signature.encode())
