@@ -2,7 +2,9 @@
 
 The definitions are those of ``callcenter.domain.kpi`` (calls) and ``callcenter.domain.kpi_table`` (intervals,
 CSAT, tickets); every aggregate below is the SQL twin of a ``KpiTotals``/``CsatTotals``/``TicketTotals`` field.
-Nothing loads rows into Python: only one row per (group, interval) comes back.
+Nothing loads rows into Python: only one row per (group, interval) comes back. The calls' totals come from
+the quarter-hour rollup (``callcenter.kpi.rollup``) instead of the ``calls`` table when the engine is built
+with ``rollup=True`` (``for_hotline``) and ``rollup_covers`` the query; both give the same table.
 """
 
 from __future__ import annotations
