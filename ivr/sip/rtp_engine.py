@@ -135,6 +135,7 @@ class RtpEngine:
         self.due += self._period
         now = self._clock()
         if now - self.due > RESYNC_AFTER:
+            logger.warning("RTP engine %.0f ms behind (process stalled?): skipping to now", 1000 * (now - self.due))
             self.resyncs += 1
             self.due = now + self._period
 
