@@ -72,7 +72,7 @@ def latency(client: redis.Redis, cycles: int) -> None:
         acd = Acd(client, keys, {"q": QueueConfig(wrap_up_seconds=5)}, timezone="UTC")
         acd.sync_config(T0)
         for i in range(20):
-            acd.configure_operator(f"op{i}", ["q"], {}, T0)
+            acd.configure_operator(f"op{i}", ["q"], {}, T0, softphone="")
             acd.login(f"op{i}", T0)
         bare = client.register_script("return 1")
         ops: dict[str, list[float]] = {n: [] for n in ("enqueue", "offer", "accept", "hangup", "wrap_up_done")}

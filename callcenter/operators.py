@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -154,3 +155,28 @@ def _view(operator: Operator) -> OperatorView:
         softphone=operator.softphone,
         active=operator.active,
     )
+
+
+def softphone_directory(
+    sessions: Callable[[], Session], hotline: Hotline, ttl: float = 30.0
+) -> Callable[[str], str | None]:
+    """Operator -> softphone address (``client:<identity>`` or ``sip:<uri>``) from the operators table, the
+    hotline file's seeds as a fallback (SQL unreachable, or the account not created yet); cached ``ttl`` s."""
+    seeds = {op.username: op.softphone for op in hotline.operators}
+    cache: dict[str, tuple[float, str | None]] = {}
+
+    def lookup(username: str) -> str | None:
+        hit = cache.get(username)
+        if hit is not None and time.monotonic() - hit[0] < ttl:
+            return hit[1]
+        try:
+            with sessions() as session:
+                address = session.scalars(select(Operator.softphone).where(Operator.username == username)).first()
+        except Exception:
+            logger.exception("operator %s: softphone lookup failed", username)
+            address = None
+        found = address or seeds.get(username) or None
+        cache[username] = (time.monotonic(), found)
+        return found
+
+    return lookup

@@ -35,6 +35,13 @@ def _skills(skills: Mapping[str, int]) -> str:
     return ",".join(f"{name}={int(level)}" for name, level in sorted(skills.items()))
 
 
+def unreachable(softphone: str) -> str:
+    """The channels whose calls an operator's softphone cannot take (the operator hash's ``cannot``): the SIP
+    gateway rings only SIP softphones, so a browser softphone (``client:``, the default) cannot take SIP calls;
+    Twilio rings both (``<Client>`` or ``<Dial><Sip>``). Other channels (the simulator's) are never limited."""
+    return "" if softphone.startswith("sip:") else "sip"
+
+
 def queue_fields(config: QueueConfig) -> dict[str, str | int]:
     """The hash a queue's configuration is stored as (read by the Lua ``cfg``)."""
     return {
@@ -103,21 +110,24 @@ class Acd:
             pipe.delete(self.keys.queue_operators(name))
         for seed in self.operators:
             if seed.queues:  # accounts serving no queue (admins) never take calls
-                self._configure(pipe, seed.username, seed.queues, seed.skills, now)
+                self._configure(pipe, seed.username, seed.queues, seed.skills, seed.softphone, now)
         pipe.execute()
 
-    def configure_operator(self, operator: str, queues: Iterable[str], skills: Mapping[str, int], now: float) -> None:
-        """Create or update an operator's queue membership and skill levels (effective at their next login)."""
+    def configure_operator(
+        self, operator: str, queues: Iterable[str], skills: Mapping[str, int], now: float, *, softphone: str
+    ) -> None:
+        """Create or update an operator's queue membership, skill levels (effective at their next login) and
+        the channels their softphone cannot take (at once)."""
         pipe = self.redis.pipeline(transaction=True)
-        self._configure(pipe, operator, tuple(queues), skills, now)
+        self._configure(pipe, operator, tuple(queues), skills, softphone, now)
         pipe.execute()
 
     def _configure(
-        self, pipe: Any, operator: str, queues: tuple[str, ...], skills: Mapping[str, int], now: float
+        self, pipe: Any, operator: str, queues: tuple[str, ...], skills: Mapping[str, int], softphone: str, now: float
     ) -> None:
         pipe.hsetnx(self.keys.operator(operator), "st", OperatorState.OFFLINE.value)
         pipe.hsetnx(self.keys.operator(operator), "since", repr(float(now)))
-        pipe.hset(self.keys.operator(operator), "cq", ",".join(queues))
+        pipe.hset(self.keys.operator(operator), mapping={"cq": ",".join(queues), "cannot": unreachable(softphone)})
         pipe.delete(self.keys.operator_skills(operator))
         if skills:
             pipe.hset(self.keys.operator_skills(operator), mapping=dict(skills))

@@ -103,6 +103,16 @@ class Keys:
         """Hash of the SMS survey pending for a caller's number (call id, question); TTL'd."""
         return f"{self.prefix}tw:sms:{number}"
 
+    # -- the SIP channel (owned by ivr/sip/) and offers between channels (queueing/handoff.py) ----------------
+    @property
+    def sip_offers(self) -> str:
+        """Pub/sub channel on which offers for SIP calls reach the gateway that holds the call."""
+        return self.prefix + "sip:offers"
+
+    def sip_callback_claim(self, call_id: str, operator: str) -> str:
+        """Flag (TTL'd) of the one gateway that dials a SIP callback offer handed over by another channel."""
+        return f"{self.prefix}sip:cb:{call_id}:{operator}"
+
     # -- live KPI windows and surveys (owned by callcenter/kpi/ and callcenter/surveys.py) --------------
     def kpi_bucket(self, resolution: str, start: int) -> str:
         """Hash of the KPI totals of calls that entered a queue in one bucket ("m" minute, "q" quarter hour:

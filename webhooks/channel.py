@@ -11,6 +11,7 @@ from typing import Any
 
 from callcenter.bootstrap import Container
 from callcenter.domain.events import CallEvent, EventType
+from callcenter.operators import softphone_directory
 from ivr.flow import Flow, flow_from_hotline
 from ivr.steps import Fact
 from queueing.acd import Acd
@@ -44,6 +45,7 @@ class TwilioChannel:
         self.default_language = self.hotline.hotline.default_language
         self._rest = rest
         self._synced = False
+        self._softphones = softphone_directory(container.sessions, self.hotline)
 
     @property
     def rest(self) -> TwilioPort:
@@ -117,9 +119,9 @@ class TwilioChannel:
         return config.ring_timeout_seconds if config else 20
 
     def softphone(self, operator: str) -> tuple[str, str]:
-        """("client", identity) or ("sip", uri) of an operator; softphone identity = username by default."""
-        seed = next((o for o in self.hotline.operators if o.username == operator), None)
-        address = seed.softphone if seed and seed.softphone else f"client:{operator}"
+        """("client", identity) or ("sip", uri) of an operator (the operators table, the hotline file's seeds
+        as a fallback); softphone identity = username by default."""
+        address = self._softphones(operator) or f"client:{operator}"
         kind, _, rest = address.partition(":")
         if kind == "sip":
             return "sip", address

@@ -20,6 +20,7 @@ from twilio.base.exceptions import TwilioRestException
 from callcenter.domain.operator import AcdError
 from callcenter.storage.models import Call
 from queueing.acd_types import Offer, TickAction
+from queueing.handoff import OfferHandoff
 from webhooks.channel import CHANNEL, TwilioChannel
 from webhooks.status import CALLBACK_OPERATOR_LEG
 
@@ -43,7 +44,7 @@ class Dispatcher:
             self._deadline(action)
         offers = ch.acd.offer(ch.now())
         for offer in offers:
-            self._connect(offer)
+            self.connect(offer)
         self._again_if_needed()
         return len(offers)
 
@@ -73,11 +74,12 @@ class Dispatcher:
         elif action.kind == "ring_timeout":
             self._redirect(action.call_id, ch.urls("queue/exit", call=action.call_id, action="overflow"))
 
-    def _connect(self, offer: Offer) -> None:
-        if offer.channel != CHANNEL:
-            logger.warning("offer of %s call %s left to its channel", offer.channel, offer.call_id)
-            return
+    def connect(self, offer: Offer) -> None:
+        """Ring the reserved operator for a Twilio call (another channel's offer is handed over to it)."""
         ch = self.ch
+        if offer.channel != CHANNEL:
+            OfferHandoff(ch.container.redis.live, ch.container.keys, ch.container.jobs).hand_over(offer)
+            return
         ticket = self._ticket(offer.call_id)
         ch.store.update(offer.call_id, op=offer.operator, cbnum=offer.callback_number or "")
         if offer.callback:

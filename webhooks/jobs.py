@@ -56,6 +56,14 @@ def dispatch(tag: str) -> int:
     return Dispatcher(channel_for(tag)).run()
 
 
+def connect_offer(tag: str, offer: dict[str, Any]) -> None:
+    """Connect an offer for a Twilio call that another channel's dispatcher (a SIP gateway) received."""
+    from queueing.acd_types import Offer
+    from webhooks.dispatcher import Dispatcher
+
+    Dispatcher(channel_for(tag)).connect(Offer(**offer))
+
+
 def redirect(tag: str, call_sid: str, url: str) -> None:
     """Redirect a live call to ``url`` (transfer and escalation)."""
     channel_for(tag).rest.redirect(call_sid, url)

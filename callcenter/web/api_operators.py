@@ -94,7 +94,7 @@ def my_state(body: StateIn) -> Any:
         if not view.queues:
             raise  # not an operator of any queue (an admin): unknown to the ACD, as before
         acd.sync_config(now)
-        acd.configure_operator(who.username, view.queues, view.skills, now)
+        acd.configure_operator(who.username, view.queues, view.skills, now, softphone=view.softphone)
         acd.set_state(who.username, body.state, now, body.reason or None)
     return _state_out(who.username)
 

@@ -8,19 +8,16 @@ away.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from callcenter.bootstrap import Container
-from callcenter.storage.models import Operator
+from callcenter.operators import softphone_directory
 from ivr.flow import flow_from_hotline
 from ivr.sip.callback import run_callback
 from ivr.sip.legs import SqlLegRecorder
@@ -29,10 +26,12 @@ from ivr.sip.session import CallerSession, SessionDeps, SurveyRecorder
 from ivr.sip.voice import VoiceLibrary
 from queueing.acd import Acd
 from queueing.acd_types import Offer
+from queueing.handoff import SIP, OfferHandoff, decode
 
 logger = logging.getLogger(__name__)
 
 PhoneFactory = Callable[[Callable[[Leg], None]], Phone]
+CLAIM_SECONDS = 120  # longer than any ring timeout: the offer is long over by then
 
 
 class SipGateway:
@@ -48,6 +47,8 @@ class SipGateway:
         self._interval = interval
         self._threads: list[threading.Thread] = []
         self.restarts = 0
+        self.phone_id = uuid.uuid4().hex
+        self.handoff = OfferHandoff(deps.acd.redis, deps.acd.keys, jobs=None)  # build_gateway gives it the jobs
 
     # -- life ----------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -118,36 +119,38 @@ class SipGateway:
     def dispatch_once(self, now: float) -> None:
         """Deadlines first (a ring timeout frees the operator), then offers, each to its session.
 
-        The ACD's offer reserves operators for any waiting call: an offer for a SIP call another gateway holds
-        is handed over on ``handoff_channel``; one of another channel is left to that channel (logged).
+        The ACD's offer reserves operators for any waiting call: an offer for a SIP call another gateway holds,
+        or for another channel's call, is handed over to it (``queueing/handoff.py``).
         """
         for action in self.deps.acd.tick(now):
             self._deliver(action.call_id, action)
         for offer in self.deps.acd.offer(now):
             if self._deliver(offer.call_id, offer):
                 continue
-            if offer.channel == "sip" and offer.callback:
-                threading.Thread(target=run_callback, args=(self.deps, offer), name="sip-callback", daemon=True).start()
-            elif offer.channel == "sip":
-                self.deps.acd.redis.publish(self.handoff_channel, json.dumps(dataclasses.asdict(offer)))
+            if offer.channel == SIP and offer.callback:
+                self._callback(offer)
             else:
-                logger.warning("offer of %s call %s left to its channel", offer.channel, offer.call_id)
+                self.handoff.hand_over(offer)
 
-    @property
-    def handoff_channel(self) -> str:
-        """Redis pub/sub channel where a gateway hands over offers for calls another gateway holds."""
-        return f"{self.deps.acd.keys.prefix}sip:offers"
+    def _callback(self, offer: Offer) -> None:
+        threading.Thread(target=run_callback, args=(self.deps, offer), name="sip-callback", daemon=True).start()
 
     def _take_handoffs(self) -> None:
+        keys = self.deps.acd.keys
         while not self._stop.is_set():
             try:
                 pubsub = self.deps.acd.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
-                pubsub.subscribe(self.handoff_channel)
+                pubsub.subscribe(keys.sip_offers)
                 while not self._stop.is_set():
                     message = pubsub.get_message(timeout=0.5)
-                    if message is not None:
-                        offer = Offer(**json.loads(message["data"]))
-                        self._deliver(offer.call_id, offer)
+                    if message is None:
+                        continue
+                    offer = decode(message["data"])
+                    if self._deliver(offer.call_id, offer) or not offer.callback:
+                        continue
+                    claim = keys.sip_callback_claim(offer.call_id, offer.operator)
+                    if self.deps.acd.redis.set(claim, self.phone_id, nx=True, ex=CLAIM_SECONDS):
+                        self._callback(offer)  # one gateway dials a callback another channel was offered
                 pubsub.close()
             except Exception:
                 logger.exception("SIP offer handoff: Redis unavailable; retrying")
@@ -163,24 +166,7 @@ class SipGateway:
 
 def softphones(container: Container, ttl: float = 30.0) -> Callable[[str], str | None]:
     """Operator -> softphone URI, from the operators table (the hotline file's seeds as a fallback)."""
-    seeds = {op.username: op.softphone for op in container.hotline.operators}
-    cache: dict[str, tuple[float, str | None]] = {}
-
-    def lookup(username: str) -> str | None:
-        hit = cache.get(username)
-        if hit is not None and time.monotonic() - hit[0] < ttl:
-            return hit[1]
-        try:
-            with container.sessions() as session:
-                uri = session.scalars(select(Operator.softphone).where(Operator.username == username)).first()
-        except Exception:
-            logger.exception("operator %s: softphone lookup failed", username)
-            uri = None
-        found = uri or seeds.get(username) or None
-        cache[username] = (time.monotonic(), found)
-        return found
-
-    return lookup
+    return softphone_directory(container.sessions, container.hotline, ttl)
 
 
 def flow_texts(deps: SessionDeps) -> list[tuple[str, str]]:
@@ -227,6 +213,7 @@ def build_gateway(
     )  # fmt: skip
     factory = phone_factory or (lambda handler: PyVoipPhone(container.settings.sip, handler))
     gateway = SipGateway(deps, factory)
+    gateway.handoff = OfferHandoff(acd.redis, acd.keys, container.jobs)
     warm = threading.Thread(target=deps.voices.warm, args=(flow_texts(deps),), name="sip-warm", daemon=True)  # type: ignore[attr-defined]
     warm.start()
     return gateway

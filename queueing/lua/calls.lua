@@ -50,9 +50,9 @@ end
 local function staffed_for(conf, c)
   local key = k_queue_staffed(conf.name)
   local req, names = required(conf, c)
-  if #names == 0 then return redis.call('SCARD', key) > 0 end
+  if #names == 0 and (c.ch or '') == '' then return redis.call('SCARD', key) > 0 end
   for _, id in ipairs(redis.call('SMEMBERS', key)) do
-    if eligible(id, req, names) then return true end
+    if eligible(id, req, names, c.ch) then return true end
   end
   return false
 end

@@ -4,23 +4,23 @@
 local LOOKAHEAD = 16
 local CHUNK = 32
 
-local function pick_ordered(conf, req, names)
+local function pick_ordered(conf, req, names, ch)
   local key, start = k_queue_available(conf.name), 0
   while true do
     local ids = redis.call('ZRANGE', key, start, start + CHUNK - 1)
     for _, id in ipairs(ids) do
-      if eligible(id, req, names) then return { id } end
+      if eligible(id, req, names, ch) then return { id } end
     end
     if #ids < CHUNK then return nil end
     start = start + CHUNK
   end
 end
 
-local function pick_all(conf, req, names)
+local function pick_all(conf, req, names, ch)
   local ids, best, chosen = redis.call('ZRANGE', k_queue_available(conf.name), 0, -1), -1, {}
   local prefer = conf.prefer and conf.strategy ~= 'ring_all'
   for _, id in ipairs(ids) do
-    local ok, level = eligible(id, req, names)
+    local ok, level = eligible(id, req, names, ch)
     if ok and prefer and level > best then
       chosen, best = { id }, level
     elseif ok and (not prefer or level == best) then
@@ -36,9 +36,9 @@ end
 local function pick(conf, c)
   local req, names = required(conf, c)
   if conf.strategy == 'ring_all' or conf.strategy == 'random' or conf.prefer then
-    return pick_all(conf, req, names)
+    return pick_all(conf, req, names, c.ch)
   end
-  return pick_ordered(conf, req, names)
+  return pick_ordered(conf, req, names, c.ch)
 end
 
 local function reserve(c, conf, ids, out)

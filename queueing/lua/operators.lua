@@ -119,8 +119,19 @@ local function release(id, call_id, reason)
   move(o, 'available', reason, false)
 end
 
--- Skill check: every required skill at or above its level; returns the sum of levels for preference.
-local function eligible(id, req, names)
+-- Reach: 'cannot' lists the channels whose calls the operator's softphone cannot take (set from the softphone
+-- by configure: the SIP gateway rings only SIP softphones, so a browser softphone cannot take SIP calls).
+local function reaches(id, ch)
+  if not ch or ch == '' then return true end
+  local cannot = redis.call('HGET', k_operator(id), 'cannot')
+  if not cannot or cannot == '' then return true end
+  return string.find(',' .. cannot .. ',', ',' .. ch .. ',', 1, true) == nil
+end
+
+-- Skill and reach check: the softphone can take the call's channel and every required skill is at or above
+-- its level; returns the sum of levels for preference.
+local function eligible(id, req, names, ch)
+  if not reaches(id, ch) then return false, 0 end
   if #names == 0 then return true, 0 end
   local got = redis.call('HMGET', k_operator_skills(id), unpack(names))
   local total = 0
