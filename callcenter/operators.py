@@ -8,11 +8,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from callcenter.hotline import Hotline, OperatorSeed
+from callcenter.storage.event_store_sql import upsert
 from callcenter.storage.models import Operator, QueueRecord
 
 logger = logging.getLogger(__name__)
@@ -94,22 +95,38 @@ class OperatorService:
             return _view(operator)
 
     def seed_from_hotline(self, hotline: Hotline) -> int:
-        """Create the hotline file's operators that do not exist yet and record its queues; returns created."""
-        created = 0
+        """Create the hotline file's operators that do not exist yet and record its queues; returns created.
+
+        Safe when several processes start at once on an empty database (web workers without preload): each row
+        is ``INSERT ... ON CONFLICT``, so a row another process wrote first is kept, never a duplicate-key error.
+        """
         now = self._clock()
         with self._sessions.begin() as session:
-            for seed in hotline.operators:
-                if _find(session, seed.username) is None:
-                    session.add(_new_operator(seed, seed.password, now))
-                    created += 1
-            for name, queue in hotline.queues.items():
-                record = session.get(QueueRecord, name) or QueueRecord(name=name)
-                record.title = dict(queue.title)
-                record.config = queue.model_dump(mode="json")
-                record.updated_at = now
-                session.add(record)
+            connection = session.connection()
+            created = _insert_missing_operators(connection, hotline, now)
+            queues = upsert(connection.engine, QueueRecord.__table__)
+            for name, queue in sorted(hotline.queues.items()):  # one order: concurrent seeders never deadlock
+                row = {"name": name, "title": dict(queue.title), "config": queue.model_dump(mode="json"),
+                       "updated_at": now}  # fmt: skip
+                connection.execute(
+                    queues.values(row).on_conflict_do_update(
+                        index_elements=["name"], set_={c: row[c] for c in ("title", "config", "updated_at")}
+                    )
+                )
         logger.info("seeded %d operators and %d queues from the hotline file", created, len(hotline.queues))
         return created
+
+
+def _insert_missing_operators(connection: Connection, hotline: Hotline, now: dt.datetime) -> int:
+    table = Operator.__table__
+    created = 0
+    for seed in sorted(hotline.operators, key=lambda s: s.username):
+        if connection.scalar(select(Operator.id).where(Operator.username == seed.username)) is not None:
+            continue  # the usual restart: no password hashed for nothing
+        row = {c.key: getattr(_new_operator(seed, seed.password, now), c.key) for c in table.columns if c.key != "id"}
+        stmt = upsert(connection.engine, table).values(row).on_conflict_do_nothing(index_elements=["username"])
+        created += len(connection.execute(stmt.returning(table.c.id)).all())
+    return created
 
 
 def _check_password(password: str) -> None:
