@@ -28,7 +28,8 @@ from queueing.scripts import Scripts
 
 logger = logging.getLogger(__name__)
 
-_ERROR = re.compile(r"ACD:([A-Z_]+)\|([^|]*)\|")
+# Real Redis cuts a script's error message at a NUL byte (a hostile call id), so the detail may be cut short.
+_ERROR = re.compile(r"ACD:([A-Z_]+)(?:\|([^|]*))?")
 
 
 def _skills(skills: Mapping[str, int]) -> str:
@@ -276,4 +277,4 @@ def _domain_error(exc: redis.ResponseError) -> Exception:
     match = _ERROR.search(str(exc))
     if match is None:
         return exc
-    return ERRORS.get(match.group(1), AcdError)(match.group(2))
+    return ERRORS.get(match.group(1), AcdError)(match.group(2) or "")

@@ -25,6 +25,7 @@ from twilio.request_validator import add_port, remove_port
 from werkzeug.datastructures import MultiDict
 
 from callcenter.config import Settings
+from webhooks.cleaning import clean_request
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ def forbidden() -> Response:
 
 
 def twilio_signed(settings_of: Callable[[], Settings]) -> Callable[[F], F]:
-    """Decorate a view: 403 (and nothing else happens) unless Twilio signed the request."""
+    """Decorate a view: 403 (and nothing else happens) unless Twilio signed the request; control characters
+    are then removed from its fields (``webhooks.cleaning``)."""
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
@@ -82,6 +84,7 @@ def twilio_signed(settings_of: Callable[[], Settings]) -> Callable[[F], F]:
                     "rejected unsigned request to %s (CallSid %s)", request.path, request.form.get("CallSid")
                 )
                 return forbidden()
+            clean_request()
             return view(*args, **kwargs)
 
         return checked  # type: ignore[return-value]

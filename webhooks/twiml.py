@@ -157,3 +157,11 @@ def no_content() -> Response:
 def bad_request(message: str) -> Response:
     """A malformed Twilio request: 400 with the reason (never a 500)."""
     return Response(message.rstrip() + "\n", status=400, mimetype="text/plain")
+
+
+def goodbye(language: str) -> VoiceResponse:
+    """A polite end for a call we cannot (or can no longer) serve: thanks, goodbye, hang up."""
+    response = VoiceResponse()
+    say(response, prompts.system("goodbye", language), language)
+    response.hangup()
+    return response

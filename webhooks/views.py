@@ -13,6 +13,7 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.datastructures import MultiDict
 
 from callcenter.config import Settings
+from callcenter.domain.operator import AcdError
 from callcenter.web.app import container
 from ivr.steps import Digits, NoInput, Speech, UserInput
 from webhooks import fallback, softphone, twiml
@@ -49,6 +50,17 @@ def _install(state: BlueprintSetupState) -> None:
 @bp.errorhandler(UnknownCallError)
 def _malformed(exc: Exception) -> Response:
     return twiml.bad_request(f"{type(exc).__name__}: {exc}")
+
+
+@bp.errorhandler(AcdError)
+def _not_in_acd(exc: AcdError) -> Response:
+    """A callback for a call the ACD does not know or no longer has (unknown, ended, a repeated or late
+    callback): status callbacks get their 204, calls a polite goodbye (Twilio needs TwiML, not a 404)."""
+    logger.info("call %s: %s on %s; answered with a hangup", request.values.get("call") or
+                request.form.get("CallSid"), type(exc).__name__, request.path)  # fmt: skip
+    if request.endpoint in ("twilio.status", "twilio.recording"):
+        return twiml.no_content()
+    return twiml.xml(twiml.goodbye(container().hotline.hotline.default_language))
 
 
 def need(source: MultiDict[str, str], name: str) -> str:
