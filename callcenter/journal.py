@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -44,6 +44,21 @@ class DrainResult:
     read: int = 0
     written: int = 0
     malformed: int = 0
+    refused: int = 0  # parsed, but refused by the database as data: moved to the dead letters
+
+
+@dataclass
+class _Pending:
+    """One event of a batch and the stream entries carrying it (more than one after a replay)."""
+
+    event: CallEvent
+    entries: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+
+def _is_data_error(exc: BaseException) -> bool:
+    """A value the database cannot take (PEP 249 DataError/IntegrityError, wrapped by SQLAlchemy or raised by
+    the driver's COPY), as opposed to an unreachable database, which is worth a retry."""
+    return any(cls.__name__ in ("DataError", "IntegrityError") for cls in type(exc).__mro__)
 
 
 class JournalWriter:
@@ -71,17 +86,46 @@ class JournalWriter:
         return tuple(self._projections)
 
     def drain_once(self, block_ms: int | None = None) -> DrainResult:
-        """Write one batch; raises the database error (entries stay pending) if SQL is unreachable."""
+        """Write one batch; raises the database error (entries stay pending) if SQL is unreachable.
+
+        A batch the database refuses as data (a value no column can hold) is written again event by event, and
+        the events it still refuses go to the dead letters: one bad event never stalls the journal."""
         entries = self._source.read(self._batch_size, block_ms)
         result = DrainResult(read=len(entries))
-        events, entry_ids = self._parse(entries, result)
+        batch = self._parse(entries, result)
+        try:
+            result.written = self._write(batch)
+        except Exception as exc:
+            if not _is_data_error(exc):
+                raise
+            logger.warning("journal: a batch of %d events was refused as data (%s); writing them one by one",
+                           len(batch), type(exc).__name__)  # fmt: skip
+            result.written = self._write_one_by_one(batch, result)
+        return result
+
+    def _write(self, batch: list[_Pending]) -> int:
         with self._sessions.begin() as session:
-            new_events = self._store.store(events, session)
+            new_events = self._store.store([item.event for item in batch], session)
             for projection in self._projections:
                 projection.apply(new_events, session)
-        self._source.ack(entry_ids)
-        result.written = len(new_events)
-        return result
+        self._source.ack([entry_id for item in batch for entry_id, _fields in item.entries])
+        return len(new_events)
+
+    def _write_one_by_one(self, batch: list[_Pending], result: DrainResult) -> int:
+        written = 0
+        for item in batch:
+            try:
+                written += self._write([item])
+            except Exception as exc:
+                if not _is_data_error(exc):
+                    raise
+                event = item.event
+                logger.error("journal: event %s (%s) of call %s refused by the database, moved to dead letters: %s",
+                             event.id, event.type.value, event.call_id, exc)  # fmt: skip
+                for entry_id, fields in item.entries:
+                    self._source.dead_letter(entry_id, fields, f"refused by the database: {exc}")
+                result.refused += 1
+        return written
 
     def drain_all(self) -> int:
         """Write until the journal is empty (tests, shutdown); returns how many new events were written."""
@@ -92,24 +136,19 @@ class JournalWriter:
             if result.read == 0:
                 return written
 
-    def _parse(
-        self, entries: list[tuple[str, dict[str, str]]], result: DrainResult
-    ) -> tuple[list[CallEvent], list[str]]:
-        events: list[CallEvent] = []
-        entry_ids: list[str] = []
-        seen: set[str] = set()
+    def _parse(self, entries: list[tuple[str, dict[str, str]]], result: DrainResult) -> list[_Pending]:
+        batch: dict[str, _Pending] = {}
         for entry_id, fields in entries:
             try:
                 event = CallEvent.from_fields(fields)
-                entry_ids.append(entry_id)
-                if event.id not in seen:  # the same event twice in one batch (a replay) counts once
-                    seen.add(event.id)
-                    events.append(event)
             except MalformedEventError as exc:
                 logger.error("journal entry %s is malformed, moved to dead letters: %s", entry_id, exc)
                 self._source.dead_letter(entry_id, fields, str(exc))
                 result.malformed += 1
-        return events, entry_ids
+                continue
+            # The same event twice in one batch (a replay) is written once; both entries are acked.
+            batch.setdefault(event.id, _Pending(event)).entries.append((entry_id, fields))
+        return list(batch.values())
 
     def run(self, should_stop: Callable[[], bool], idle_block_ms: int | None = 500, max_backoff: float = 10.0) -> None:
         """Drain until told to stop, backing off while the database is unreachable.

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Table, Text, cast, select, text
@@ -39,6 +40,7 @@ class SqlEventStore:
         """Insert events not stored yet and re-derive their calls' summaries; returns the new events."""
         if not events:
             return []
+        events = [storable(e) for e in events]
         rows = [_event_row(e) for e in events]
         new_ids = insert_new(session.connection(), EVENTS_TABLE, "event_id", rows)
         new_events = [e for e in events if e.id in new_ids]
@@ -61,6 +63,37 @@ class SqlEventStore:
         now = dt.datetime.now(dt.UTC)
         rows = [_call_row(summarize(cid, evs), now) for cid, evs in by_call.items()]
         upsert_rows(connection, CALLS_TABLE, "id", rows)
+
+
+def storable(event: CallEvent) -> CallEvent:
+    """The event without NUL characters in any of its strings (PostgreSQL text and JSON cannot hold them;
+    SQLite could, and both databases get the same record). Twilio's fields are cleaned at the webhook already;
+    this covers every other way into the journal (SIP, the API, an old entry)."""
+    fields = {"id": event.id, "call_id": event.call_id, "channel": event.channel, "queue": event.queue,
+              "operator": event.operator, "data": dict(event.data)}  # fmt: skip
+    if not _has_nul(fields):
+        return event
+    return replace(event, **_no_nul(fields))
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _no_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_no_nul(k): _no_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nul(v) for v in value]
+    return value
 
 
 # Sorted (call_ids are), so two consumers take their locks in the same order and never deadlock.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from callcenter.domain.events import CallEvent, EventType
@@ -97,3 +97,50 @@ def test_projections_see_only_new_events(sessions):
 
     JournalWriter(source, store, sessions, projections=[Recorder()]).drain_all()
     assert sorted(seen) == sorted(e.id for e in events)
+
+
+class RefusingStore(FakeStore):
+    """Refuses (as a database DataError) any batch holding the event of ``bad_call``."""
+
+    def __init__(self, bad_call: str):
+        super().__init__()
+        self.bad_call = bad_call
+
+    def store(self, events, session):
+        if any(e.call_id == self.bad_call for e in events):
+            raise DataError("COPY", {}, Exception("value too long for type character varying(64)"))
+        return super().store(events, session)
+
+
+def test_a_batch_refused_as_data_is_split_and_only_the_bad_event_is_dead_lettered(sessions):
+    bad = CallEvent(id="bad", type=EventType.ENTER_QUEUE, ts=1000.0, call_id="c2", queue="q" * 100)
+    events = answered_call("c1", 1000.0) + [bad] + answered_call("c3", 1000.0)
+    source = FakeSource(events)
+    source.add_raw("99-0", bad.to_fields())  # the same event again (a replay) in the same batch
+    store = RefusingStore("c2")
+    writer = JournalWriter(source, store, sessions, batch_size=100)
+    result = writer.drain_once()
+    assert (result.written, result.refused) == (14, 1)
+    assert sorted(entry for entry, _reason in source.dead) == ["7-0", "99-0"]
+    assert "refused by the database" in source.dead[0][1]
+    assert source.backlog() == 0
+    assert writer.drain_once().read == 0
+    assert len(store.rows) == 14
+
+
+class VanishingStore(FakeStore):
+    """Refuses the whole batch as data, then is unreachable while the batch is written event by event."""
+
+    def store(self, events, session):
+        if len(events) > 1:
+            raise DataError("COPY", {}, Exception("value too long"))
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+
+def test_an_unreachable_database_during_the_split_leaves_the_batch_pending(sessions):
+    source = FakeSource(answered_call("c1", 1000.0))
+    writer = JournalWriter(source, VanishingStore(), sessions)
+    with pytest.raises(OperationalError):
+        writer.drain_once()
+    assert source.dead == []
+    assert source.backlog() == 7
