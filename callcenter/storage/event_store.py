@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Table, Text, cast, select, text
+from sqlalchemy import String, Table, Text, cast, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.domain.call_summary import CallSummary, summarize
@@ -61,7 +61,7 @@ class SqlEventStore:
         for row in connection.execute(_EVENT_COLUMNS.where(CallEventRecord.call_id.in_(call_ids))):
             by_call[row.call_id].append(known.get(row.event_id) or _event_of(row))
         now = dt.datetime.now(dt.UTC)
-        rows = [_call_row(summarize(cid, evs), now) for cid, evs in by_call.items()]
+        rows = [_fitted(_call_row(summarize(cid, evs), now)) for cid, evs in by_call.items()]
         upsert_rows(connection, CALLS_TABLE, "id", rows)
 
 
@@ -118,6 +118,11 @@ def _event_row(event: CallEvent) -> dict[str, Any]:
 
 EVENTS_TABLE: Table = CallEventRecord.__table__  # type: ignore[assignment]
 CALLS_TABLE: Table = Call.__table__  # type: ignore[assignment]
+_TEXT_LIMITS: dict[str, int] = {
+    c.name: c.type.length
+    for c in CALLS_TABLE.columns
+    if isinstance(c.type, String) and c.type.length and c.name != "id"  # an id too long is refused, not cut
+}
 
 _EVENT_COLUMNS = select(
     CallEventRecord.event_id,
@@ -144,6 +149,16 @@ def _event_of(record: Any) -> CallEvent:
         operator=record.operator,
         data=json.loads(record.data) if isinstance(record.data, str) else (record.data or {}),
     )
+
+
+def _fitted(row: dict[str, Any]) -> dict[str, Any]:
+    """The call row with its texts cut to their columns' lengths (PostgreSQL refuses longer ones, SQLite
+    would keep them): a caller number or name from a channel, however long, never keeps the call from SQL."""
+    for name, limit in _TEXT_LIMITS.items():
+        value = row.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            row[name] = value[:limit]
+    return row
 
 
 def _call_row(summary: CallSummary, now: dt.datetime) -> dict[str, Any]:

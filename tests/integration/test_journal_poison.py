@@ -52,3 +52,12 @@ def test_an_event_the_database_refuses_is_dead_lettered_and_the_others_are_writt
 def _call_ids(container):
     with container.sessions() as session:
         return session.execute(select(Call.id)).all()
+
+
+def test_a_caller_longer_than_its_column_is_cut_and_the_call_is_stored_whole(container):
+    container.journal.append_many(answered_call("c1", T0, caller="+" + "3" * 500))
+    assert container.journal_writer.drain_all() == 7
+    assert container.redis.live.xlen(container.keys.journal_dead) == 0
+    with container.sessions() as session:
+        call = session.get(Call, "c1")
+    assert (call.caller, call.outcome, call.event_count) == ("+" + "3" * 63, "answered", 7)
