@@ -15,6 +15,7 @@ from callcenter.domain.ticket import (
 )
 from callcenter.operators import OperatorService
 from callcenter.storage.models import Call, Ticket, TicketHistory
+from callcenter.ticket_projection import TicketProjection
 from callcenter.tickets import NoSuchTicketError, TicketService
 from tests.support.events import abandoned_call, answered_call, event
 
@@ -36,7 +37,8 @@ class Clock:
 @pytest.fixture
 def clock(container):
     clock = Clock(T0 + 3600)
-    container.journal_writer._projections[-1]._clock = clock
+    [tickets] = [p for p in container.journal_writer.projections if isinstance(p, TicketProjection)]
+    tickets._clock = clock  # the projection dates the tickets it creates by the test's clock
     OperatorService(container.sessions).seed_from_hotline(container.hotline)
     return clock
 
