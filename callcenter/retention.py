@@ -111,10 +111,9 @@ def retention_service(container: Any) -> RetentionService:
 
 def schedule_purge(container: Any, every: int = PURGE_EVERY) -> str:
     """Schedule the next purge run (idempotent: the job id is the hotline tag and the time slot)."""
-    slot = (int(container.clock()) // every + 1) * every
-    when = dt.datetime.fromtimestamp(slot, dt.UTC)
-    job_id = f"privacy-purge-{container.keys.tag}-{slot}"
-    return str(container.jobs.enqueue_at(when, JOB, container.keys.tag, every, job_id=job_id))
+    from callcenter.ticket_jobs import schedule_in_next_slot
+
+    return schedule_in_next_slot(container, JOB, "privacy-purge", every)
 
 
 def purge_personal_data(tag: str, every: int = PURGE_EVERY) -> int:

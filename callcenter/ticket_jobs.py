@@ -44,12 +44,18 @@ def container_for(tag: str) -> Any:
         return _containers[tag]
 
 
-def schedule_auto_close(container: Any, every: int = AUTO_CLOSE_EVERY) -> str:
-    """Schedule the next auto-close run (idempotent: the job id is the hotline tag and the time slot)."""
+def schedule_in_next_slot(container: Any, job: str, name: str, every: int) -> str:
+    """Schedule ``job(tag, every)`` at the start of the next ``every``-second slot; idempotent: the job id is
+    ``name``, the hotline tag and the slot, so a chain scheduled twice (start-up and CLI) runs once per slot."""
     slot = (int(container.clock()) // every + 1) * every
     when = dt.datetime.fromtimestamp(slot, dt.UTC)
-    job_id = f"ticket-auto-close-{container.keys.tag}-{slot}"
-    return str(container.jobs.enqueue_at(when, JOB, container.keys.tag, every, job_id=job_id))
+    job_id = f"{name}-{container.keys.tag}-{slot}"
+    return str(container.jobs.enqueue_at(when, job, container.keys.tag, every, job_id=job_id))
+
+
+def schedule_auto_close(container: Any, every: int = AUTO_CLOSE_EVERY) -> str:
+    """Schedule the next auto-close run."""
+    return schedule_in_next_slot(container, JOB, "ticket-auto-close", every)
 
 
 def auto_close_tickets(tag: str, every: int = AUTO_CLOSE_EVERY) -> int:
