@@ -164,11 +164,6 @@ class SipGateway:
         return session is not None
 
 
-def softphones(container: Container, ttl: float = 30.0) -> Callable[[str], str | None]:
-    """Operator -> softphone URI, from the operators table (the hotline file's seeds as a fallback)."""
-    return softphone_directory(container.sessions, container.hotline, ttl)
-
-
 def flow_texts(deps: SessionDeps) -> list[tuple[str, str]]:
     """Every static prompt of the flow and survey, to synthesise before the first call."""
     texts: list[tuple[str, str]] = []
@@ -208,8 +203,8 @@ def build_gateway(
     deps = SessionDeps(
         flow=flow, hotline=container.hotline, acd=acd, journal=container.journal,
         legs=SqlLegRecorder(container.sessions), voices=VoiceLibrary(cache_dir), phone=None,  # type: ignore[arg-type]
-        softphone_of=softphones(container), clock=container.clock, recordings_dir=recordings_dir,
-        surveys=survey_service(container),
+        softphone_of=softphone_directory(container.sessions, container.hotline), clock=container.clock,
+        recordings_dir=recordings_dir, surveys=survey_service(container),
     )  # fmt: skip
     factory = phone_factory or (lambda handler: PyVoipPhone(container.settings.sip, handler))
     gateway = SipGateway(deps, factory)
