@@ -81,7 +81,9 @@ class Line:
         self.container.journal_writer.drain_all()
         with self.container.sessions() as session:
             sip_calls = select(CallEventRecord.call_id).where(CallEventRecord.channel == "sip")
-            query = select(CallEventRecord).where(CallEventRecord.call_id.in_(sip_calls)).order_by(CallEventRecord.ts)
+            # journal order: the dispatcher ticks and offers with one ``now``, so a ring timeout and the next
+            # offer share their timestamp, and only the row id (written in stream order) tells which came first
+            query = select(CallEventRecord).where(CallEventRecord.call_id.in_(sip_calls)).order_by(CallEventRecord.id)
             return list(session.scalars(query))
 
 
@@ -238,7 +240,8 @@ def test_operator_who_never_answers_rings_out_and_the_next_one_takes_the_call(li
     rings = [(e.type, e.operator) for e in events if e.type in ("OFFERED", "RING_NO_ANSWER", "CONNECTED")]
     assert rings == [("OFFERED", "op1"), ("RING_NO_ANSWER", "op1"), ("OFFERED", "op2"), ("CONNECTED", "op2")]
     no_answer = next(e for e in events if e.type == "RING_NO_ANSWER")
-    assert 4.5 <= no_answer.data["ring"] <= 7.0  # the queue's ring_timeout_seconds: 5
+    # the queue's ring_timeout_seconds is 5; the upper bound leaves room for a dispatcher tick late under load
+    assert 4.5 <= no_answer.data["ring"] <= 9.0
     with line.container.sessions() as session:
         legs = session.scalars(select(CallLeg).where(CallLeg.kind == "operator").order_by(CallLeg.id)).all()
     assert [(leg.operator, leg.status) for leg in legs] == [("op1", "no-answer"), ("op2", "completed")]

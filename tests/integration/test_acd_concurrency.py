@@ -55,5 +55,5 @@ def test_threads_and_processes_at_once_keep_every_invariant(hammered):
     for queue, counts in counts_by_queue(events).items():
         assert snapshot["queues"][queue]["counters"] == dict(counts)
     assert {op["state"] for op in snapshot["operators"].values()} <= {"available", "break"}
-    assert sum(1 for e in events if e.type == "CONNECTED") > 20
+    assert sum(1 for e in events if e.type == "CONNECTED") > 20  # about 80 when idle, 70 with the cores loaded
     assert refused > 0  # the clients really raced each other

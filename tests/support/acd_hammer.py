@@ -33,6 +33,7 @@ def hammer(url: str, tag: str, worker: int, iterations: int) -> int:
     rng, acd = random.Random(worker), acd_for(url, tag, worker)
     offers: list[tuple[str, str]] = []
     calls: list[str] = []
+    talking: list[str] = []  # calls this client connected: hanging these up frees operators for the next offers
     refused = 0
     for i in range(iterations):
         now, r = time.time(), rng.random()
@@ -43,11 +44,15 @@ def hammer(url: str, tag: str, worker: int, iterations: int) -> int:
             elif r < 0.45:
                 offers += [(o.call_id, o.operator) for o in acd.offer(now)]
             elif r < 0.65 and offers:
-                acd.accept(*offers.pop(rng.randrange(len(offers))), now)
+                call_id, operator = offers.pop(rng.randrange(len(offers)))
+                acd.accept(call_id, operator, now)
+                talking.append(call_id)
             elif r < 0.7 and offers:
                 acd.no_answer(*offers.pop(rng.randrange(len(offers))), now)
             elif r < 0.82 and calls:
-                acd.hangup(rng.choice(calls), now, by=rng.choice(["caller", "operator"]))
+                talked = talking and rng.random() < 0.5
+                ending = talking.pop(rng.randrange(len(talking))) if talked else rng.choice(calls)
+                acd.hangup(ending, now, by=rng.choice(["caller", "operator"]))
             elif r < 0.9:
                 acd.wrap_up_done(rng.choice(list(OPERATORS)), now)
             elif r < 0.95:
