@@ -16,7 +16,7 @@ from callcenter.config import Settings
 from callcenter.domain.operator import AcdError
 from callcenter.web.app import container
 from ivr.steps import Digits, NoInput, Speech, UserInput
-from webhooks import fallback, softphone, twiml
+from webhooks import fallback, fast_lane, softphone, twiml
 from webhooks.ivr_calls import UnknownCallError
 from webhooks.services import TwilioServices, install, twilio_services
 from webhooks.signature import twilio_signed
@@ -44,6 +44,7 @@ class MalformedRequestError(ValueError):
 @bp.record_once
 def _install(state: BlueprintSetupState) -> None:
     install(state.app)  # type: ignore[arg-type]
+    fast_lane.install(state.app)  # type: ignore[arg-type]
 
 
 @bp.errorhandler(MalformedRequestError)

@@ -139,7 +139,7 @@ class SipGateway:
         keys = self.deps.acd.keys
         while not self._stop.is_set():
             try:
-                pubsub = self.deps.acd.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                pubsub = self.deps.acd.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call,unused-ignore]
                 pubsub.subscribe(keys.sip_offers)
                 while not self._stop.is_set():
                     message = pubsub.get_message(timeout=0.5)
