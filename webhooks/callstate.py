@@ -38,18 +38,17 @@ class CallState(dict[str, str]):
 
 
 # A new leg in one round trip: claim it, store its fields, journal its events; a repeat gets its stored reply.
+# Fields and events travel as two JSON arrays: redis-py encodes every argument on its own in Python, and a call's
+# forty-odd strings cost more than the rest of the webhook's own work; cjson decodes them in C.
 _CREATE = """
 if redis.call('HSETNX', KEYS[1], 'created', '1') == 0 then
   return {0, redis.call('HGET', KEYS[1], 'reply') or ''}
 end
-local n, i = tonumber(ARGV[2]), 3
-if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, i, i + n - 1)) end
-i = i + n
+local fields = cjson.decode(ARGV[2])
+if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
-while i <= #ARGV do
-  local m = tonumber(ARGV[i])
-  redis.call('XADD', KEYS[2], '*', unpack(ARGV, i + 1, i + m))
-  i = i + m + 1
+for _, event in ipairs(cjson.decode(ARGV[3])) do
+  redis.call('XADD', KEYS[2], '*', unpack(event))
 end
 return {1, ''}
 """
@@ -65,12 +64,9 @@ class CallStore:
     def create_with(self, sid: str, fields: dict[str, Any], events: Sequence[CallEvent]) -> str | None:
         """Claim a new leg with its fields and journal events, atomically: None when it was new, else the reply
         it got before (a repeated webhook; nothing is written)."""
-        args: list[Any] = [TTL_SECONDS, 2 * len(fields)]
-        for name, value in fields.items():
-            args += [name, _text(value)]
-        for event in events:
-            flat = [part for pair in event.to_fields().items() for part in pair]
-            args += [len(flat), *flat]
+        pairs = [part for name, value in fields.items() for part in (name, _text(value))]
+        flat = [[part for pair in event.to_fields().items() for part in pair] for event in events]
+        args: list[str | int] = [TTL_SECONDS, json.dumps(pairs, ensure_ascii=False), json.dumps(flat, ensure_ascii=False)]
         created, reply = self._create(keys=[self.keys.twilio_call(sid), self.keys.journal], args=args)
         return None if int(created) else str(reply)
 

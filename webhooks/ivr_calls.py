@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from callcenter.domain.events import CallEvent, EventType
 from callcenter.kb import KbService
@@ -36,6 +37,7 @@ from webhooks.waiting import Waiting
 logger = logging.getLogger(__name__)
 
 ACTIONS = (Enqueue, RequestCallback, Record, Transfer)
+GREETINGS_KEPT = 64
 
 
 class UnknownCallError(LookupError):
@@ -64,6 +66,7 @@ class IvrCalls:
         self.ch, self.waiting = channel, waiting
         c = channel.container
         self.knowledge = KnowledgeBase(KbService(c.sessions, c.hotline, c.clock))
+        self._greetings: dict[tuple[Any, ...], tuple[str, str]] = {}
 
     def start(self, sid: str, form: Mapping[str, str]) -> str:
         """A call comes in: CALL_STARTED, then the flow's first steps (a repeat replays the first answer)."""
@@ -86,15 +89,27 @@ class IvrCalls:
 
     def _start_quietly(self, sid: str, result: Result, started: CallEvent, fields: dict[str, str]) -> str:
         """The usual start (the flow greets and asks): render, then claim + state + events in one round trip."""
-        response = VoiceResponse()
-        for item in result.steps:
-            self.render(sid, response, item, result.context, 1)
-        body = str(response)
-        state = {**fields, "ctx": json.dumps(result.context.to_dict(), ensure_ascii=False),
-                 "node": result.waiting_at or "", "step": 1, "reply_step": 0, "reply": body}  # fmt: skip
+        body, context = self._greeting(sid, result)
+        state = {**fields, "ctx": context, "node": result.waiting_at or "", "step": 1, "reply_step": 0,
+                 "reply": body}  # fmt: skip
         events = [started, *self.ch.facts(sid, result.facts, 0)]
         replay = self.ch.store.create_with(sid, state, events)
         return body if replay is None else replay or str(VoiceResponse())
+
+    def _greeting(self, sid: str, result: Result) -> tuple[str, str]:
+        """The TwiML and stored context of a start that only speaks and listens. Every caller in the same hours
+        gets the same ones (they name no call), so they are rendered once per distinct start, not per call."""
+        key = (result.steps, result.context)
+        cached = self._greetings.get(key)
+        if cached is None:
+            response = VoiceResponse()
+            for item in result.steps:
+                self.render(sid, response, item, result.context, 1)
+            cached = (str(response), json.dumps(result.context.to_dict(), ensure_ascii=False))
+            if len(self._greetings) >= GREETINGS_KEPT:  # a flow has a handful of starts; never grow unbounded
+                self._greetings.clear()
+            self._greetings[key] = cached
+        return cached
 
     def advance(self, sid: str, step: int, node: str, user_input: UserInput) -> str:
         """The caller answered (or did not answer) the Gather of ``node`` at IVR step ``step``."""
