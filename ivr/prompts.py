@@ -126,14 +126,22 @@ def queue_announcement(position: int, wait_seconds: float | None, language: str)
     return " ".join(parts)
 
 
+def rounded_wait(wait_seconds: float | None) -> tuple[str, int] | None:
+    """The estimated wait as it is said (see ``queue_announcement``): ("seconds", n) or ("minutes", n)."""
+    if wait_seconds is None:
+        return None
+    if wait_seconds <= 50:
+        return "seconds", max(10, math.ceil(max(wait_seconds, 0) / 10) * 10)
+    return "minutes", 1 if wait_seconds < 90 else math.floor(wait_seconds / 60 + 0.5)
+
+
 def wait_phrase(wait_seconds: float, language: str) -> str:
     """The estimated-wait sentence, rounded as a person would say it (see ``queue_announcement``)."""
-    if wait_seconds <= 50:
-        seconds = max(10, math.ceil(max(wait_seconds, 0) / 10) * 10)
-        return system("wait_seconds", language, s=cardinal(seconds, language, attributive=True))
-    minutes = 1 if wait_seconds < 90 else math.floor(wait_seconds / 60 + 0.5)
-    unit = "minute" if minutes == 1 else "minutes"
-    return system("wait_minutes", language, m=cardinal(minutes, language, attributive=True), minutes=unit)
+    unit, amount = rounded_wait(wait_seconds) or ("seconds", 10)
+    if unit == "seconds":
+        return system("wait_seconds", language, s=cardinal(amount, language, attributive=True))
+    unit = "minute" if amount == 1 else "minutes"
+    return system("wait_minutes", language, m=cardinal(amount, language, attributive=True), minutes=unit)
 
 
 def callback_offer(key: str, language: str) -> str:

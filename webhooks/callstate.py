@@ -66,7 +66,11 @@ class CallStore:
         it got before (a repeated webhook; nothing is written)."""
         pairs = [part for name, value in fields.items() for part in (name, _text(value))]
         flat = [[part for pair in event.to_fields().items() for part in pair] for event in events]
-        args: list[str | int] = [TTL_SECONDS, json.dumps(pairs, ensure_ascii=False), json.dumps(flat, ensure_ascii=False)]
+        args: list[str | int] = [
+            TTL_SECONDS,
+            json.dumps(pairs, ensure_ascii=False),
+            json.dumps(flat, ensure_ascii=False),
+        ]
         created, reply = self._create(keys=[self.keys.twilio_call(sid), self.keys.journal], args=args)
         return None if int(created) else str(reply)
 

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Flask
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
 from callcenter.web.app import MAX_BODY_BYTES
 from callcenter.web.security import HEADERS
@@ -39,7 +39,8 @@ Form = MultiDict[str, str]
 Handler = Callable[[TwilioServices, Form, Form], "str | None"]
 
 FORM = "application/x-www-form-urlencoded"
-SECURITY_HEADERS = list(HEADERS.items())  # as callcenter.web.security adds them, in that order
+SECURITY_HEADERS = list(HEADERS.items())
+EMPTY: Form = ImmutableMultiDict()  # as callcenter.web.security adds them, in that order
 
 
 def _voice(services: TwilioServices, form: Form, args: Form) -> str | None:
@@ -117,7 +118,11 @@ class FastLane:
         url = public_url(settings.public_base_url, environ.get("PATH_INFO", ""), query)
         if not signature_matches(token, url, form, signature):
             return None
-        args = MultiDict(parse_qsl(query.decode(), keep_blank_values=True, errors="werkzeug.url_quote"))
+        args: Form = (
+            MultiDict(parse_qsl(query.decode(), keep_blank_values=True, errors="werkzeug.url_quote"))
+            if query
+            else EMPTY
+        )
         form, args = without_controls(form) or form, without_controls(args) or args
         return handler(services_for(self.app), form, args)
 

@@ -12,6 +12,7 @@ import logging
 import re
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from callcenter.domain.events import EventType
 from callcenter.domain.operator import AcdError, CallAlreadyQueuedError, NoSuchCallError, NoSuchQueueError
@@ -28,6 +29,7 @@ FIRST_TURN_SECONDS = 5
 GONE_RESULTS = ("hangup",)
 CALL_SID, QUEUE_SID = re.compile(r"^CA[0-9a-f]{32}$"), re.compile(r"^QU[0-9a-f]{32}$")
 FAILED_RESULTS = ("queue-full", "error", "system-error")
+TURNS_KEPT = 4096
 
 
 class Waiting:
@@ -35,6 +37,7 @@ class Waiting:
 
     def __init__(self, channel: TwilioChannel):
         self.ch = channel
+        self._turns: dict[tuple[Any, ...], str] = {}
 
     # -- entering ------------------------------------------------------------------------------------------
     def enter(
@@ -133,8 +136,23 @@ class Waiting:
         elif position.state != "waiting" or not position.position:
             response.leave()
         else:
-            self._announce(response, position.position, position.estimated_wait, language or ch.default_language, key)
+            return self._turn(position.position, position.estimated_wait, language or ch.default_language, key)
         return str(response)
+
+    def _turn(self, position: int, wait: float | None, language: str, key: str) -> str:
+        """The TwiML of a waiting turn. It names no call, only what the caller hears (position, the wait as it is
+        said, language, callback key), so every caller at the same place hears the same document: rendered once
+        per distinct turn, not per turn (bounded; a busy queue has a few hundred distinct turns)."""
+        said = (position, prompts.rounded_wait(wait), language, key)
+        body = self._turns.get(said)
+        if body is None:
+            response = VoiceResponse()
+            self._announce(response, position, wait, language, key)
+            body = str(response)
+            if len(self._turns) >= TURNS_KEPT:
+                self._turns.clear()
+            self._turns[said] = body
+        return body
 
     def rejoin(self, sid: str, queue_sid: str, language: str, key: str) -> str:
         """A caller Twilio still holds but our ACD does not know (Redis lost its last writes, or this turn came
