@@ -22,6 +22,7 @@ from redis.commands.core import Script
 
 from callcenter.domain.operator import MANUAL_SOURCES, MANUAL_TARGETS, TRANSITIONS
 from queueing.keys import Keys
+from queueing.script_call import run_script
 
 LIBRARY = ("core", "operators", "calls")
 OPERATIONS = (
@@ -143,4 +144,4 @@ class Scripts:
 
     def run(self, operation: str, keys: Keys, args: Sequence[Any]) -> Any:
         """Run one operation for the hotline of ``keys`` (EVALSHA, falling back to EVAL once if unloaded)."""
-        return self._scripts[operation](keys=[keys.prefix], args=list(args))
+        return run_script(self._scripts[operation], [keys.prefix], args)

@@ -15,8 +15,10 @@ import redis
 from callcenter.domain.events import CallEvent
 from ivr.steps import CallContext
 from queueing.keys import Keys
+from queueing.script_call import run_script
 
 TTL_SECONDS = 24 * 3600
+_json = json.JSONEncoder(ensure_ascii=False).encode  # built once: every incoming call uses it
 
 
 class CallState(dict[str, str]):
@@ -66,12 +68,8 @@ class CallStore:
         it got before (a repeated webhook; nothing is written)."""
         pairs = [part for name, value in fields.items() for part in (name, _text(value))]
         flat = [[part for pair in event.to_fields().items() for part in pair] for event in events]
-        args: list[str | int] = [
-            TTL_SECONDS,
-            json.dumps(pairs, ensure_ascii=False),
-            json.dumps(flat, ensure_ascii=False),
-        ]
-        created, reply = self._create(keys=[self.keys.twilio_call(sid), self.keys.journal], args=args)
+        args: list[str | int] = [TTL_SECONDS, _json(pairs), _json(flat)]
+        created, reply = run_script(self._create, [self.keys.twilio_call(sid), self.keys.journal], args)
         return None if int(created) else str(reply)
 
     def get(self, sid: str) -> CallState:

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# One encoder for every event (json.dumps with options builds a new one per call; events are a hot path).
+_compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
 
 class EventType(StrEnum):
     """Every event of the call lifecycle (DESIGN.md)."""
@@ -72,7 +75,7 @@ class CallEvent:
             "channel": self.channel,
             "queue": self.queue,
             "operator": self.operator,
-            "data": json.dumps(dict(self.data), separators=(",", ":"), ensure_ascii=False),
+            "data": _compact_json(dict(self.data)),
         }
 
     @classmethod
