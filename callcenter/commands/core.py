@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
 import logging
 import signal
 import sys
@@ -53,16 +55,29 @@ def upgrade_schema(engine: Engine, hotline: Hotline) -> int:
 @click.option("--demo-operators", default=None, type=click.IntRange(min=0, max=40),
               help="Extra simulated operators (default: as many as Erlang C needs for the target).")  # fmt: skip
 @click.option("--demo-all-operators", is_flag=True, help="Simulate anna too (nobody left for the console).")
+@click.option("--server", "server_name", type=click.Choice(["gunicorn", "granian"]), default="gunicorn",
+              show_default=True, help="HTTP server (granian: pip install 'callcenter[granian]').")  # fmt: skip
+@click.option("--threads", default=None, type=click.IntRange(min=1),
+              help="Threads per worker (CALLCENTER_WEB_THREADS); each open console holds one.")  # fmt: skip
 def serve(
     host: str | None, port: int | None, workers: int, demo: bool, demo_rate: float, demo_operators: int | None,
-    demo_all_operators: bool,
+    demo_all_operators: bool, server_name: str, threads: int | None,
 ) -> None:  # fmt: skip
     """Serve the webhooks, API and pages (embedded mode: also the job worker and journal consumer)."""
-    from callcenter.web.server import run_server
+    from callcenter.web.server import run_granian, run_server
 
     settings = settings_or_exit()
+    if threads is not None:
+        settings = dataclasses.replace(settings, web_threads=threads)
     if settings.embedded_redis and workers != 1:
         raise click.UsageError("the in-process Redis emulation needs --workers 1 (set CALLCENTER_REDIS_URL)")
+    if server_name == "granian":
+        if demo:  # the demo stops its simulation at the worker's exit (atexit), which granian's workers skip
+            raise click.UsageError("--demo runs under gunicorn: leave out --server granian")
+        if importlib.util.find_spec("granian") is None:
+            raise click.UsageError("granian is not installed: pip install 'callcenter[granian]'")
+        run_granian(settings, host or settings.host, port or settings.port, workers, settings.web_threads)
+        return
     if demo:
         from callcenter.demo.profile import DemoOptions, DemoProfile
         from callcenter.demo.serve import enable

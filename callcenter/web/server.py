@@ -1,4 +1,5 @@
-"""`callcenter serve`: the app under gunicorn (threads in embedded mode, processes with a real Redis)."""
+"""`callcenter serve`: the app under gunicorn (threads in embedded mode, processes with a real Redis), or under
+granian (``--server granian``: Rust HTTP, the lower latency for the Twilio webhook tier; README "Production")."""
 
 from __future__ import annotations
 
@@ -67,6 +68,17 @@ def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
         "loglevel": "info",
     }
     _Gunicorn(settings, options).run()
+
+
+def run_granian(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
+    """Run under granian until interrupted: each worker process builds the app from the environment (the same
+    settings this process loaded) through ``callcenter.web.wsgi:make_app``; dead workers are respawned."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    _banner(settings, host, port)
+    Granian("callcenter.web.wsgi:make_app", address=host, port=port, interface=Interfaces.WSGI, workers=workers,
+            blocking_threads=threads, factory=True, respawn_failed_workers=True, log_access=True).serve()  # fmt: skip
 
 
 def _banner(settings: Settings, host: str, port: int) -> None:

@@ -9,8 +9,10 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -127,3 +129,55 @@ def test_db_upgrade_on_postgresql(tmp_path, pg_database_url):
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     engine.dispose()
     assert version == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def test_serve_under_granian_answers_signed_twilio_webhooks(tmp_path, settings, keys, backend):
+    """`callcenter serve --server granian` (README "Production deployment": the webhook tier) serves the app:
+    a signed incoming call gets its IVR TwiML (and a repeat the same), a forged one 403."""
+    from twilio.request_validator import RequestValidator
+
+    port, token = free_port(), "granian-serve-token-0123456789ab"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CALLCENTER_", "TWILIO_"))}
+    env.update({"CALLCENTER_DATABASE_URL": settings.database_url, "CALLCENTER_HOTLINE_TAG": keys.tag,
+                "CALLCENTER_PUBLIC_BASE_URL": "http://callcenter.test", "TWILIO_AUTH_TOKEN": token,
+                "TWILIO_ACCOUNT_SID": "AC" + "a" * 32, "CALLCENTER_SECRET_KEY": "granian-test"})  # fmt: skip
+    if backend == "real":
+        env.update({"CALLCENTER_REDIS_URL": settings.redis_url or "", "CALLCENTER_EMBEDDED_WORKER": "false"})
+    command = [CLI, "serve", "--server", "granian", "--threads", "2", "--port", str(port)]
+    proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    form = {"CallSid": "CA" + "4" * 32, "AccountSid": "AC" + "a" * 32, "From": "+36301234567", "To": "+3612345678",
+            "CallStatus": "ringing"}  # fmt: skip
+
+    def post(signature: str) -> tuple[int, str]:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/twilio/voice", data=urlencode(form).encode(),
+                                         headers={"X-Twilio-Signature": signature})  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    try:
+        deadline = time.monotonic() + 45
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+                    assert json.load(response)["status"] == "ready"
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "granian did not come up"
+                time.sleep(0.3)
+        signature = RequestValidator(token).compute_signature("http://callcenter.test/twilio/voice", form)
+        status, body = post(signature)
+        assert status == 200 and "<Gather" in body and "node=language" in body
+        assert post(signature) == (200, body)  # a repeat replays the first answer
+        assert post("Zm9yZ2Vk")[0] == 403
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output = proc.communicate(timeout=30)[0]
+    assert f"http://127.0.0.1:{port}/" in output
+
+
+def test_serve_refuses_the_demo_under_granian(tmp_path):
+    result = run(["serve", "--server", "granian", "--demo"], tmp_path)
+    assert result.returncode == 2 and "--demo runs under gunicorn" in result.stderr
