@@ -42,6 +42,12 @@ class ThreadWorker(SimpleWorker):
     def _install_signal_handlers(self) -> None:
         pass
 
+    def subscribe(self) -> None:
+        """No pubsub channel for RQ's remote commands (stop a job, shut down): nothing sends them to an embedded
+        worker, and a burst would subscribe and tear the listener down five times a second. Tearing it down
+        also stalled: redis-py 8.2 joins the listener thread without a timeout, and RQ's listener sleeps 60 s
+        between reads, so a burst's teardown could hold every job back for up to a minute."""
+
 
 def run_thread_worker(queue: Queue, stop: threading.Event, poll_seconds: float = 0.2) -> None:
     """Work the queue in bursts until ``stop`` is set (embedded mode has no blocking pop to interrupt)."""
@@ -61,4 +67,16 @@ def forking_worker(queue: Queue) -> Worker:
     "started" until the heartbeat expires (monitoring interval + RQ's fixed 60 s); any worker's maintenance
     then retries it, so these two intervals bound how long such a job waits (RQ's defaults: up to 11 minutes).
     """
-    return Worker([queue], connection=queue.connection, job_monitoring_interval=10, maintenance_interval=60)
+    return ProductionWorker([queue], connection=queue.connection, job_monitoring_interval=10, maintenance_interval=60)
+
+
+class ProductionWorker(Worker):
+    """RQ's forking worker, with its remote-command listener polling every second instead of every 60 s: redis-py
+    8.2 joins that thread without a timeout when the worker stops, so a shutdown waited up to a minute."""
+
+    def subscribe(self) -> None:
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
+            sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler
+        )

@@ -63,8 +63,9 @@ def pg_up() -> bool:
 
 
 def delete_tag(client: redis.Redis, keys: Keys) -> None:
-    """Remove every key of one hotline tag (and its RQ keys), nothing else."""
-    for pattern in (keys.prefix + "*", f"rq:*{keys.rq_queue_name('')}*"):
+    """Remove every key of one hotline tag (and its RQ keys, and the hashes of its periodic jobs, whose ids name
+    the tag: ticket auto-close, privacy purge), nothing else."""
+    for pattern in (keys.prefix + "*", f"rq:*{keys.rq_queue_name('')}*", f"rq:job:*-{keys.tag}-*"):
         batch = list(client.scan_iter(match=pattern, count=1000))
         if batch:
             client.delete(*batch)
