@@ -1,17 +1,19 @@
 """Webhook throughput: the Twilio incoming-call and queue-wait webhooks against a hello-world baseline.
 
-The app runs on real Redis and PostgreSQL under gunicorn (2 workers; gthread with 16 threads as ``callcenter
-serve`` ran it, or sync) and under granian (2 WSGI workers), both listening for the whole run; ``wrk`` loads them
-with 50 connections. Every request is signed as Twilio signs it (a wrk Lua script cycles through bodies signed
-here beforehand: a new CallSid for every incoming call, 500 waiting calls for the wait loop). The baseline is a
-form-to-TwiML hello world on the same server in the same run, in rounds that take turns (baseline, incoming call,
-wait loop; each server in turn) so that a change in the machine's load hits all alike. Prints requests/s, p50,
-p99, the ratio to the baseline (medians over the rounds) and the server's CPU time per request (which depends
-far less than the rest on what else the machine runs). Target: ratio >= 0.5 and p99 < 25 ms. Run time about
-80 s with both servers; everything it creates (database, Redis keys, files) is removed.
+The app runs on real Redis and PostgreSQL under gunicorn (2 workers, gthread or sync) and under granian (2 WSGI
+workers), both listening for the whole run, with 2 threads per worker by default (the webhook tier's setting;
+``--threads 16`` measures a console tier's); ``wrk`` loads them with 50 connections. Every request is signed as
+Twilio signs it (a wrk Lua script cycles through bodies signed here beforehand: a new CallSid for every incoming
+call, 500 waiting calls for the wait loop). The baseline is a form-to-TwiML hello world on the same server in the
+same run; a fourth row, the floor, is a plain WSGI function doing one EVALSHA (what the server and the machine
+allow any webhook). Rounds take turns (baseline, incoming call, wait loop, floor; each server in turn) so that a
+change in the machine's load hits all alike. Prints requests/s, p50, p99, the ratio to the baseline (medians over
+the rounds) and the server's CPU time per request (which depends far less than the rest on what else the machine
+runs). Target for the two webhooks: ratio >= 0.5 and p99 < 25 ms. Run time about 100 s with both servers;
+everything it creates (database, Redis keys, files) is removed.
 
     python -m bench.webhooks [--server both|gunicorn|granian] [--rounds 3] [--seconds 3] [--connections 50]
-        [--workers 2] [--worker-class gthread|sync] [--threads 16]
+        [--workers 2] [--worker-class gthread|sync] [--threads 2]
 """
 
 from __future__ import annotations
@@ -234,6 +236,14 @@ def prepare(database_url: str, tag: str) -> list[str]:
     return sids
 
 
+def app_env(database_url: str, tag: str) -> dict[str, str]:
+    """The served app's settings (environment variables): the bench's database, Redis tag and Twilio account."""
+    return {"CALLCENTER_DATABASE_URL": database_url, "CALLCENTER_REDIS_URL": REDIS_URL,
+            "CALLCENTER_HOTLINE_TAG": tag, "CALLCENTER_PUBLIC_BASE_URL": BASE_URL,
+            "CALLCENTER_EMBEDDED_WORKER": "false", "CALLCENTER_SECRET_KEY": "bench",
+            "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN}  # fmt: skip
+
+
 def cleanup(tag: str) -> None:
     import redis
 
@@ -253,7 +263,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--server", default="both", choices=("gunicorn", "granian", "both"))
     parser.add_argument("--worker-class", default="gthread", choices=("sync", "gthread"), help="gunicorn's")
-    parser.add_argument("--threads", type=int, default=16, help="threads per worker (callcenter serve: 16)")
+    parser.add_argument("--threads", type=int, default=2, help="threads per worker (the webhook tier: 2)")
     args = parser.parse_args()
     servers = ("gunicorn", "granian") if args.server == "both" else (args.server,)
     if "granian" in servers and importlib.util.find_spec("granian") is None:
@@ -262,11 +272,7 @@ def main() -> None:
     with pg_database() as database_url, tempfile.TemporaryDirectory() as folder:
         try:
             waiting = prepare(database_url, tag)
-            env = {"CALLCENTER_DATABASE_URL": database_url, "CALLCENTER_REDIS_URL": REDIS_URL,
-                   "CALLCENTER_HOTLINE_TAG": tag, "CALLCENTER_PUBLIC_BASE_URL": BASE_URL,
-                   "CALLCENTER_EMBEDDED_WORKER": "false", "CALLCENTER_SECRET_KEY": "bench",
-                   "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN}  # fmt: skip
-            rounds = _measure(Path(folder), waiting, servers, env, args)
+            rounds = _measure(Path(folder), waiting, servers, app_env(database_url, tag), args)
         finally:
             cleanup(tag)
     for server in servers:
