@@ -8,8 +8,8 @@ signature check, the same control-character cleaning, the same service call, the
 
 Anything else goes to Flask unchanged, body included: a bad or missing signature (Flask logs and answers 403),
 no CallSid, a body that is not UTF-8 form data, too large, chunked, a cookie, and any exception in the service
-(the Flask route then answers as it always does: 400, a goodbye for an unknown call, 500; both routes are
-idempotent, a repeated request replays the stored reply). So the lane can only be faster, never different:
+(Flask's error handlers then answer it as the route's would: a goodbye for a call the ACD does not know, a
+logged 500; the service is not run a second time). So the lane can only be faster, never different:
 ``tests/integration/test_twilio_fast_lane.py`` sends the same requests both ways and compares.
 """
 
@@ -73,10 +73,14 @@ class FastLane:
             return self._pass(environ, start_response)
         environ["wsgi.input"] = io.BytesIO(body)  # Flask reads it again if the lane passes
         try:
-            reply = self._answer(handler, environ, body)
-        except Exception:  # Flask's route answers it as usual (and logs what it must)
-            logger.debug("fast lane: %s left to Flask", environ.get("PATH_INFO"), exc_info=True)
-            reply = None
+            verified = self._verified(environ, body)
+        except ValueError:  # not UTF-8, say: Flask's route judges it
+            verified = None
+        try:
+            reply = None if verified is None else handler(services_for(self.app), *verified)
+        except Exception as exc:  # answered by Flask's error handlers, as the route's would be; not run again
+            environ["wsgi.input"].seek(0)
+            return self._flask_error(exc, environ, start_response)
         if reply is None:
             environ["wsgi.input"].seek(0)
             return self._pass(environ, start_response)
@@ -85,6 +89,24 @@ class FastLane:
         start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"),
                                   ("Content-Length", str(len(payload))), *SECURITY_HEADERS])  # fmt: skip
         return [payload]
+
+    def _flask_error(self, exc: Exception, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """What Flask answers when the route's service raises ``exc`` (its error handlers, after-request hooks,
+        a logged 500 for the unexpected), without calling the service a second time (a second Redis timeout in
+        an outage, a second write). Called while ``exc`` is being handled: Flask re-raises what has no handler."""
+        self.passed += 1
+        app, context = self.app, self.app.request_context(environ)
+        context.push()
+        error: BaseException | None = None
+        try:
+            try:
+                response = app.finalize_request(app.handle_user_exception(exc))
+            except Exception as unhandled:
+                error = unhandled
+                response = app.handle_exception(unhandled)
+            return response(environ, start_response)
+        finally:
+            context.pop(error)
 
     def _pass(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         self.passed += 1
@@ -106,8 +128,9 @@ class FastLane:
         body: bytes = environ["wsgi.input"].read(int(length))
         return body
 
-    def _answer(self, handler: Handler, environ: dict[str, Any], body: bytes) -> str | None:
-        """Verify and parse as the Flask route does (``webhooks.signature``, ``webhooks.cleaning``), then serve."""
+    def _verified(self, environ: dict[str, Any], body: bytes) -> tuple[Form, Form] | None:
+        """Form and query arguments, verified and cleaned as the Flask route does them (``webhooks.signature``,
+        ``webhooks.cleaning``); None when unsigned or badly signed."""
         settings = self.app.extensions["callcenter"].settings
         token, signature = settings.twilio.auth_token, environ.get("HTTP_X_TWILIO_SIGNATURE", "")
         if not token or not signature:
@@ -123,8 +146,7 @@ class FastLane:
             if query
             else EMPTY
         )
-        form, args = without_controls(form) or form, without_controls(args) or args
-        return handler(services_for(self.app), form, args)
+        return without_controls(form) or form, without_controls(args) or args
 
 
 def install(app: Flask) -> None:

@@ -24,6 +24,7 @@ from werkzeug.wrappers import Request
 
 from callcenter.bootstrap import Container, build_container
 from callcenter.config import Settings
+from callcenter.domain.operator import NoSuchCallError
 from queueing.keys import Keys
 from tests.conftest import delete_tag
 from tests.support.twilio_fake import FakeTwilio
@@ -37,6 +38,7 @@ from tests.support.twilio_setup import (  # noqa: F401 - fixtures
     twilio_settings,
 )
 from webhooks.fast_lane import FastLane
+from webhooks.services import services_for
 
 BASE = "http://callcenter.test"
 WAITING = "CA" + "7" * 32
@@ -48,6 +50,7 @@ class Twins:
     lane: FastLane
     flask: Any  # the other app's Flask WSGI callable, without the lane
     containers: tuple[Container, Container]
+    apps: tuple[Any, Any]
 
     def post(self, path: str, form: dict[str, str] | bytes, *, query: str = "", signature: str | None = None,
              content_type: str = "application/x-www-form-urlencoded", headers: dict[str, str] | None = None
@@ -98,6 +101,7 @@ def twins(
     from callcenter.web.app import create_app
 
     other_app = create_app(container=other)
+    other_app.config.update(TESTING=True)  # as tw_app: unexpected errors propagate to the test in both
     assert isinstance(tw_app.wsgi_app, FastLane) and isinstance(other_app.wsgi_app, FastLane)
     for c in (tw_container, other):
         c.acd.sync_config(clock())
@@ -105,7 +109,7 @@ def twins(
         c.acd.set_state("anna", "break", clock(), reason="lunch")  # callers wait: nobody takes them
         c.acd.enqueue(WAITING, "general", clock(), channel="twilio", caller="+36301234567", language="hu")
     try:
-        yield Twins(tw_app.wsgi_app, other_app.wsgi_app.flask_wsgi, (tw_container, other))
+        yield Twins(tw_app.wsgi_app, other_app.wsgi_app.flask_wsgi, (tw_container, other), (tw_app, other_app))
     finally:
         remove_jobs(other)
         delete_tag(redis_clients[0].live, keys)
@@ -166,6 +170,44 @@ def test_unusual_requests_are_left_to_flask(
     status, _, _ = twins.post(path, form, **options)
     assert expected is None or status == expected, case
     assert twins.lane.served == 0 and twins.lane.passed == 1, case
+
+
+def test_a_service_error_is_answered_by_flasks_handlers_without_running_the_service_again(
+    twins: Twins, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+
+    def refused(sid: str, *args: Any) -> str:
+        calls.append(sid)
+        raise NoSuchCallError(sid)  # an AcdError: the blueprint answers a call with a goodbye
+
+    for app in twins.apps:
+        monkeypatch.setattr(services_for(app).waiting, "wait", refused)
+    status, _, body = twins.post("/twilio/queue/wait", wait_turn(WAITING), query="lang=hu&key=9")
+    assert status == "200 OK" and b"<Hangup" in body
+    assert calls == [WAITING, WAITING]  # once through the lane's app, once through the other: never twice
+    assert twins.lane.served == 0 and twins.lane.passed == 1
+
+
+def test_an_unexpected_service_error_is_a_500_from_flask_and_the_service_ran_once(
+    twins: Twins, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+
+    def broken(sid: str, *args: Any) -> str:
+        calls.append(sid)
+        raise RuntimeError("a bug")
+
+    app = twins.apps[0]
+    monkeypatch.setattr(services_for(app).waiting, "wait", broken)
+    monkeypatch.setitem(app.config, "TESTING", False)  # as in production: Flask answers 500 instead of raising
+    form = wait_turn(WAITING)
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(BASE + "/twilio/queue/wait", form)
+    environ = EnvironBuilder(path="/twilio/queue/wait", method="POST", data=urlencode(form),
+                             content_type="application/x-www-form-urlencoded",
+                             headers={"X-Twilio-Signature": signature}).get_environ()  # fmt: skip
+    _, status, _ = run_wsgi_app(twins.lane, environ, buffered=True)
+    assert status.startswith("500") and calls == [WAITING]
 
 
 def test_control_characters_are_cleaned_in_the_lane_as_in_flask(twins: Twins) -> None:
