@@ -16,7 +16,6 @@ logged 500; the service is not run a second time). So the lane can only be faste
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -30,8 +29,6 @@ from webhooks.cleaning import without_controls
 from webhooks.services import TwilioServices, services_for
 from webhooks.signature import public_url, signature_matches
 
-logger = logging.getLogger(__name__)
-
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 Form = MultiDict[str, str]
@@ -39,8 +36,8 @@ Form = MultiDict[str, str]
 Handler = Callable[[TwilioServices, Form, Form], "str | None"]
 
 FORM = "application/x-www-form-urlencoded"
-SECURITY_HEADERS = list(HEADERS.items())
-EMPTY: Form = ImmutableMultiDict()  # as callcenter.web.security adds them, in that order
+SECURITY_HEADERS = list(HEADERS.items())  # as callcenter.web.security adds them, in that order
+EMPTY: Form = ImmutableMultiDict()
 
 
 def _voice(services: TwilioServices, form: Form, args: Form) -> str | None:

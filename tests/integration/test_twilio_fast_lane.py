@@ -57,14 +57,10 @@ class Twins:
              ) -> tuple[str, list[tuple[str, str]], bytes]:  # fmt: skip
         """The same request to both apps; their answers must be the same. Returns it."""
         body = form if isinstance(form, bytes) else urlencode(form).encode()
-        if signature is None:
-            url = BASE + path + ("?" + query if query else "")
-            signature = RequestValidator(AUTH_TOKEN).compute_signature(url, _as_read(body))
         answers = []
         for wsgi in (self.lane, self.flask):
-            sent = {"X-Twilio-Signature": signature, **(headers or {})}
-            environ = EnvironBuilder(path=path, method="POST", query_string=query, data=body,
-                                     content_type=content_type, headers=sent).get_environ()  # fmt: skip
+            environ = signed_environ(path, body, query=query, signature=signature, content_type=content_type,
+                                     headers=headers)  # fmt: skip
             app_iter, status, response_headers = run_wsgi_app(wsgi, environ, buffered=True)
             answers.append((status, list(response_headers.items()), b"".join(app_iter)))
         assert answers[0] == answers[1], (path, query, body[:200])
@@ -78,6 +74,28 @@ class Twins:
             calls = [c.redis.live.hgetall(c.keys.twilio_call(sid)) for sid in sids]
             out.append((journal, calls))
         return out
+
+
+def signed_environ(path: str, body: bytes, *, query: str = "", signature: str | None = None,
+                   content_type: str = "application/x-www-form-urlencoded", headers: dict[str, str] | None = None
+                   ) -> dict[str, Any]:  # fmt: skip
+    """A POST as Twilio sends it: signed for the public URL unless ``signature`` is given."""
+    if signature is None:
+        url = BASE + path + ("?" + query if query else "")
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(url, _as_read(body))
+    sent = {"X-Twilio-Signature": signature, **(headers or {})}
+    return EnvironBuilder(path=path, method="POST", query_string=query, data=body, content_type=content_type,
+                          headers=sent).get_environ()  # fmt: skip
+
+
+def failing(error: Exception, calls: list[str]) -> Any:
+    """A stand-in for ``Waiting.wait`` that records the call and raises ``error``."""
+
+    def wait(sid: str, *args: Any) -> str:
+        calls.append(sid)
+        raise error
+
+    return wait
 
 
 def _as_read(body: bytes) -> MultiDict[str, str]:
@@ -176,13 +194,8 @@ def test_a_service_error_is_answered_by_flasks_handlers_without_running_the_serv
     twins: Twins, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
-
-    def refused(sid: str, *args: Any) -> str:
-        calls.append(sid)
-        raise NoSuchCallError(sid)  # an AcdError: the blueprint answers a call with a goodbye
-
-    for app in twins.apps:
-        monkeypatch.setattr(services_for(app).waiting, "wait", refused)
+    for app in twins.apps:  # an AcdError: the blueprint answers a call with a goodbye
+        monkeypatch.setattr(services_for(app).waiting, "wait", failing(NoSuchCallError(WAITING), calls))
     status, _, body = twins.post("/twilio/queue/wait", wait_turn(WAITING), query="lang=hu&key=9")
     assert status == "200 OK" and b"<Hangup" in body
     assert calls == [WAITING, WAITING]  # once through the lane's app, once through the other: never twice
@@ -193,19 +206,10 @@ def test_an_unexpected_service_error_is_a_500_from_flask_and_the_service_ran_onc
     twins: Twins, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
-
-    def broken(sid: str, *args: Any) -> str:
-        calls.append(sid)
-        raise RuntimeError("a bug")
-
     app = twins.apps[0]
-    monkeypatch.setattr(services_for(app).waiting, "wait", broken)
+    monkeypatch.setattr(services_for(app).waiting, "wait", failing(RuntimeError("a bug"), calls))
     monkeypatch.setitem(app.config, "TESTING", False)  # as in production: Flask answers 500 instead of raising
-    form = wait_turn(WAITING)
-    signature = RequestValidator(AUTH_TOKEN).compute_signature(BASE + "/twilio/queue/wait", form)
-    environ = EnvironBuilder(path="/twilio/queue/wait", method="POST", data=urlencode(form),
-                             content_type="application/x-www-form-urlencoded",
-                             headers={"X-Twilio-Signature": signature}).get_environ()  # fmt: skip
+    environ = signed_environ("/twilio/queue/wait", urlencode(wait_turn(WAITING)).encode())
     _, status, _ = run_wsgi_app(twins.lane, environ, buffered=True)
     assert status.startswith("500") and calls == [WAITING]
 
